@@ -1,0 +1,31 @@
+# Two commands get a newcomer from clone to results:  make reproduce   and   make test
+PYTHON ?= python3
+VENV ?= .venv
+PROFILE ?= cpu
+DATA ?= auto
+PY := $(VENV)/bin/python
+# nbval executes every notebook as committed (profile "smoke") and checks its deterministic outputs.
+PYTEST_ARGS ?= -q --nbval --nbval-current-env --nbval-cell-timeout=600
+
+.PHONY: setup reproduce test lab clean
+
+$(VENV)/.installed: pyproject.toml
+	@echo "==> creating $(VENV) and installing colorkit with its pinned dependencies (torch is large: a few minutes)"
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --progress-bar off -e ".[dev]"
+	@touch $@
+
+setup: $(VENV)/.installed  ## create the virtual environment (once)
+
+reproduce: setup  ## run every notebook headlessly at PROFILE (smoke | cpu | full), figures to figures/, print the table
+	MPLBACKEND=Agg $(PY) -m colorkit run --profile $(PROFILE) --data $(DATA)
+
+test: setup  ## the whole test suite: unit tests, then every notebook under nbval
+	MPLBACKEND=Agg $(PY) -m pytest tests notebooks $(PYTEST_ARGS)
+
+lab: setup  ## open the notebooks in JupyterLab
+	$(VENV)/bin/jupyter lab notebooks/
+
+clean:
+	rm -rf runs .cache

@@ -1,0 +1,65 @@
+"""The `colorkit` command: run the notebooks, list profiles and notebooks."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .profiles import PROFILES
+
+
+def _parse_parameter(text: str) -> tuple[str, object]:
+    """Parse KEY=VALUE, reading VALUE as a Python literal when it is one (numbers, lists), else a string."""
+    import ast
+
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    key, value = text.split("=", 1)
+    try:
+        return key, ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        return key, value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the colorkit command."""
+    parser = argparse.ArgumentParser(prog="colorkit", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="execute the numbered notebooks headlessly and print the results table")
+    run.add_argument("--profile", default="cpu", choices=list(PROFILES), help="run size (default: cpu)")
+    run.add_argument("--notebooks", nargs="*", help="numbers or names, e.g. 00 03 (default: all)")
+    run.add_argument("--data", default="auto", help="CIFAR-10 folder / .tar.gz, 'embedded', or 'auto'")
+    run.add_argument("--run-dir", help="where executed notebooks and results go (default: runs/<time>-<profile>)")
+    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("-p", "--parameter", action="append", type=_parse_parameter, default=[],
+                     metavar="KEY=VALUE", help="extra notebook parameter (validated against the notebook)")
+
+    sub.add_parser("profiles", help="list the run profiles")
+    sub.add_parser("notebooks", help="list the numbered notebooks")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the colorkit command."""
+    args = build_parser().parse_args(argv)
+    if args.command == "profiles":
+        for p in PROFILES.values():
+            print(f"{p.name:6s} {p.description} (train {p.n_train}, test {p.n_test}, epochs {p.epochs})")
+        return 0
+    from . import runner
+
+    if args.command == "notebooks":
+        for path in runner.list_notebooks():
+            print(path.stem)
+        return 0
+    try:
+        runner.run_notebooks(profile=args.profile, notebooks=args.notebooks, run_dir=args.run_dir, data=args.data,
+                             seed=args.seed, parameters=dict(args.parameter))
+    except ValueError as exc:
+        print(f"colorkit: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

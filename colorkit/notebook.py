@@ -1,0 +1,133 @@
+"""The harness every numbered notebook starts with: parameters, seeding, device, run folder, outputs."""
+from __future__ import annotations
+
+import ast
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .device import default_device, seed_everything
+from .profiles import PROFILES, Profile, get_profile
+
+PARAMETERS_MARKER = "# parameters"  # first line of every notebook's parameters cell
+INJECTED_MARKER = "# Parameters"  # first line of the cell papermill injects
+RESULTS_DIR = "results"
+
+
+def repo_root(start: str | os.PathLike | None = None) -> Path | None:
+    """The colorkit checkout above `start` (the folder holding pyproject.toml and notebooks/), if any."""
+    here = Path(start or os.getcwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "pyproject.toml").is_file() and (folder / "notebooks").is_dir():
+            return folder
+    return None
+
+
+def declared_parameters(source: str) -> list[str]:
+    """Names assigned at top level in a parameters cell's source."""
+    names = []
+    for node in ast.parse(source).body:
+        targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
+        names += [t.id for t in targets if isinstance(t, ast.Name)]
+    return names
+
+
+def check_parameters(history: list[str]) -> None:
+    """Reject papermill parameters that the notebook's parameters cell does not declare.
+
+    `history` is IPython's `In` list: the last parameters cell declares the valid names, and a
+    papermill-injected cell run after it may only assign those.
+    """
+    declared_at = [i for i, src in enumerate(history) if src.lstrip().startswith(PARAMETERS_MARKER)]
+    if not declared_at:
+        return
+    valid = declared_parameters(history[declared_at[-1]])
+    for src in history[declared_at[-1] + 1:]:
+        if src.lstrip().startswith(INJECTED_MARKER):
+            unknown = sorted(set(declared_parameters(src)) - set(valid))
+            if unknown:
+                raise ValueError(f"unknown notebook parameter(s) {', '.join(unknown)}; "
+                                 f"valid parameters: {', '.join(valid)}")
+
+
+@dataclass
+class NotebookRun:
+    """What a notebook needs from the kit: its profile, device, run folder and output helpers."""
+
+    name: str
+    profile: Profile
+    device: torch.device
+    run_dir: Path
+    seed: int
+    figures_dir: Path | None
+    started: float = field(default_factory=time.time)
+    results: dict[str, Any] = field(default_factory=dict)
+
+    def save_figure(self, fig, name: str, dpi: int = 120) -> Path:
+        """Save a matplotlib figure to the run folder (and to figures/ for non-smoke profiles)."""
+        target = self.run_dir / "figures" / f"{self.name}_{name}.png"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(target, dpi=dpi, bbox_inches="tight")
+        if self.figures_dir is not None and self.profile.name != "smoke":
+            self.figures_dir.mkdir(parents=True, exist_ok=True)
+            fig.savefig(self.figures_dir / f"{self.name}_{name}.png", dpi=dpi, bbox_inches="tight")
+        return target
+
+    def save_results(self, results: dict[str, Any]) -> Path:
+        """Write this notebook's results (plus profile, device, data and time) as JSON for the runner."""
+        self.results.update(results)
+        payload = {"notebook": self.name, "profile": self.profile.name, "device": device_name(self.device),
+                   "seconds": round(time.time() - self.started, 1), **self.results}
+        target = self.run_dir / RESULTS_DIR / f"{self.name}.json"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(payload, indent=2, default=_jsonable))
+        os.replace(tmp, target)
+        return target
+
+    def checkpoint_path(self, name: str) -> Path:
+        """Where a model of this run is checkpointed (later notebooks of the run find it here)."""
+        return self.run_dir / "checkpoints" / f"{name}.pt"
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, torch.Tensor):
+        return value.tolist()
+    if hasattr(value, "item"):
+        return value.item()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"cannot write {type(value).__name__} to results JSON")
+
+
+def device_name(device: torch.device) -> str:
+    """A human name for the device results were measured on."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"CPU ({os.cpu_count()} cores)"
+
+
+def start_notebook(name: str, namespace: dict[str, Any]) -> NotebookRun:
+    """Validate a notebook's parameters, seed everything and set up its run folder."""
+    check_parameters(list(namespace.get("In", [])))
+    profile = get_profile(namespace.get("profile", "smoke"))
+    seed = int(namespace.get("seed", 0))
+    device_arg = namespace.get("device")
+    device = torch.device(device_arg) if device_arg else default_device()
+    root = repo_root()
+    run_dir = namespace.get("run_dir") or ((root or Path.cwd()) / "runs" / f"latest-{profile.name}")
+    run_dir = Path(run_dir).resolve()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    seed_everything(seed)
+    print(f"colorkit notebook {name}: profile={profile.name} ({profile.description}), device={device_name(device)}, "
+          f"seed={seed}, run folder={run_dir}")
+    return NotebookRun(name=name, profile=profile, device=device, run_dir=run_dir, seed=seed,
+                       figures_dir=(root / "figures") if root else None)
+
+
+__all__ = ["NotebookRun", "start_notebook", "check_parameters", "declared_parameters", "PROFILES", "repo_root"]

@@ -1,0 +1,112 @@
+"""Execute the numbered notebooks headlessly with papermill and collect their results into one table."""
+from __future__ import annotations
+
+import json
+import re
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from .notebook import RESULTS_DIR, repo_root
+from .profiles import get_profile
+
+NOTEBOOK_PATTERN = re.compile(r"^(\d\d)_[\w-]+\.ipynb$")
+COMMON_PARAMETERS = ("profile", "data", "seed", "run_dir")  # passed to every notebook that declares them
+TABLE_COLUMNS = ("notebook", "model", "rmse_ab", "rmse_rgb", "psnr", "ssim", "auc", "colorfulness", "top1")
+
+
+def notebooks_dir() -> Path:
+    """The checkout's notebooks/ folder."""
+    root = repo_root() or repo_root(Path(__file__).parent)
+    if root is None:
+        raise FileNotFoundError("cannot find the colorkit notebooks/ folder; run from inside a colorkit checkout")
+    return root / "notebooks"
+
+
+def list_notebooks(folder: str | Path | None = None) -> list[Path]:
+    """The numbered notebooks (NN_name.ipynb) in order; new notebooks join by being added to the folder."""
+    folder = Path(folder) if folder else notebooks_dir()
+    return sorted(p for p in folder.iterdir() if NOTEBOOK_PATTERN.match(p.name))
+
+
+def select_notebooks(selection: list[str] | None, folder: str | Path | None = None) -> list[Path]:
+    """Pick notebooks by number or name prefix ("03", "03_classification"); unknown ones list the valid."""
+    available = list_notebooks(folder)
+    if not selection:
+        return available
+    chosen = []
+    for key in selection:
+        hits = [p for p in available if p.stem == key or p.stem.split("_")[0] == key]
+        if not hits:
+            raise ValueError(f"unknown notebook {key!r}; valid: {', '.join(p.stem for p in available)}")
+        chosen += hits
+    return chosen
+
+
+def notebook_parameters(path: Path) -> dict[str, Any]:
+    """The parameters a notebook declares in its cell tagged `parameters`."""
+    import papermill
+
+    return papermill.inspect_notebook(str(path))
+
+
+def check_parameters(path: Path, parameters: dict[str, Any]) -> dict[str, Any]:
+    """Keep the common parameters the notebook declares; reject any other unknown one, listing the valid."""
+    declared = notebook_parameters(path)
+    unknown = sorted(k for k in parameters if k not in declared and k not in COMMON_PARAMETERS)
+    if unknown:
+        raise ValueError(f"{path.name}: unknown parameter(s) {', '.join(unknown)}; "
+                         f"valid parameters: {', '.join(declared)}")
+    return {k: v for k, v in parameters.items() if k in declared}
+
+
+def run_notebooks(profile: str = "cpu", notebooks: list[str] | None = None, run_dir: str | Path | None = None,
+                  data: str = "auto", seed: int = 0, parameters: dict[str, Any] | None = None,
+                  folder: str | Path | None = None) -> list[dict[str, Any]]:
+    """Run the selected notebooks in order at a profile; write executed copies and results to run_dir."""
+    import papermill
+
+    get_profile(profile)  # fail at once on an unknown profile
+    paths = select_notebooks(notebooks, folder)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    run_dir = Path(run_dir or (paths[0].parent.parent / "runs" / f"{stamp}-{profile}")).resolve()
+    (run_dir / "executed").mkdir(parents=True, exist_ok=True)
+    base = {"profile": profile, "data": data, "seed": seed, "run_dir": str(run_dir), **(parameters or {})}
+    plans = [(p, check_parameters(p, base)) for p in paths]  # validate everything before running anything
+    print(f"colorkit: running {len(plans)} notebook(s) at profile '{profile}' into {run_dir}", flush=True)
+    for i, (path, params) in enumerate(plans, 1):
+        print(f"[{i}/{len(plans)}] {path.stem} ...", flush=True)
+        start = time.time()
+        papermill.execute_notebook(str(path), str(run_dir / "executed" / path.name), parameters=params,
+                                   cwd=str(path.parent), progress_bar=False, kernel_name="python3")
+        print(f"[{i}/{len(plans)}] {path.stem} done in {time.time() - start:.1f} s", flush=True)
+    rows = collect_results(run_dir)
+    table = format_table(rows)
+    (run_dir / "results.md").write_text(table + "\n")
+    print(table)
+    return rows
+
+
+def collect_results(run_dir: str | Path) -> list[dict[str, Any]]:
+    """Rows of every notebook's results JSON in a run folder (each notebook lists rows under 'table')."""
+    rows = []
+    for path in sorted((Path(run_dir) / RESULTS_DIR).glob("*.json")):
+        result = json.loads(path.read_text())
+        for row in result.get("table", []):
+            rows.append({"notebook": result["notebook"], **row})
+    return rows
+
+
+def format_table(rows: list[dict[str, Any]], columns: tuple[str, ...] = TABLE_COLUMNS) -> str:
+    """A markdown table of the rows (numbers to 3 significant decimals, blanks where a value is absent)."""
+    present = [c for c in columns if any(c in r for r in rows)]
+    if not present:
+        return "(no results)"
+
+    def cell(v: Any) -> str:
+        return f"{v:.3f}" if isinstance(v, float) else ("" if v is None else str(v))
+
+    lines = ["| " + " | ".join(present) + " |", "|" + "---|" * len(present)]
+    lines += ["| " + " | ".join(cell(r.get(c)) for c in present) + " |" for r in rows]
+    return "\n".join(lines)
