@@ -1,0 +1,168 @@
+"""What goes into and comes out of a colorizer: luma input, (blurred) chroma and sparse soft-bin targets, the
+loss, and the way back from an output to chroma (predict_ab, colorize). Batched, on any device."""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+
+from . import color, losses, quantize
+from ._checks import check_image_batch, check_positive
+
+REGRESSION_LOSSES = ("l2", "l1")  # for models with output_kind "ab"
+CLASSIFICATION_LOSSES = ("ce", "ce_onehot", "rebalanced")  # for models with output_kind "logits"
+OUTPUT_KINDS = ("ab", "logits")
+DECODE_METHODS = ("annealed", "mean", "mode")
+
+
+def output_kind(model: torch.nn.Module, fn: str) -> str:
+    """The model's output_kind ("ab" or "logits"); a clear error for models that do not declare one."""
+    kind = getattr(model, "output_kind", None)
+    if kind not in OUTPUT_KINDS:
+        raise ValueError(f"{fn}: model.output_kind must be one of {', '.join(OUTPUT_KINDS)}, got {kind!r} "
+                         f"({type(model).__name__})")
+    return kind
+
+
+def resolve_loss(loss: str, kind: str, fn: str = "fit") -> str:
+    """Turn cfg.loss ("auto" or a name) into a loss name that fits the model's output kind."""
+    if loss == "auto":
+        return "l2" if kind == "ab" else "ce"
+    valid = REGRESSION_LOSSES if kind == "ab" else CLASSIFICATION_LOSSES
+    if loss not in valid:
+        raise ValueError(f"{fn}: loss {loss!r} does not fit a model with output_kind {kind!r}; "
+                         f"valid losses for it: auto, {', '.join(valid)}")
+    return loss
+
+
+def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Blur each channel of a (B, C, H, W) batch with a separable Gaussian of std `sigma` pixels (reflect edges)."""
+    check_image_batch(x, "x", "gaussian_blur")
+    check_positive(sigma, "sigma", "gaussian_blur", allow_zero=True)
+    radius = min(math.ceil(3 * sigma), min(x.shape[-2:]) - 1)  # reflect padding needs radius < side
+    if sigma == 0 or radius < 1:
+        return x
+    t = torch.arange(-radius, radius + 1, device=x.device, dtype=x.dtype)
+    k = torch.exp(-0.5 * (t / sigma) ** 2)
+    k = k / k.sum()  # (2r+1,)
+    c = x.shape[1]
+    y = F.pad(x, (radius, radius, radius, radius), mode="reflect")
+    y = F.conv2d(y, k.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)  # along W
+    return F.conv2d(y, k.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)  # along H
+
+
+def luma_chroma(images: torch.Tensor, space: str = "lab",
+                blur: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """uint8 (B, 3, H, W) images -> network input luma (B, 1, H, W) in [0, 100] and target chroma (B, 2, H, W)."""
+    rgb = color.uint8_to_float(images)  # (B, 3, H, W) in [0, 1]
+    luma, chroma = color.to_luma_chroma(rgb, space)
+    if blur > 0:  # seed 000: blurred colour targets guide the regression towards smooth colour regions
+        chroma = gaussian_blur(chroma, blur)
+    return luma, chroma
+
+
+def resize_chroma(chroma: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Area-average (B, 2, H, W) chroma down to the model output's (H', W'); a no-op when sizes match."""
+    if tuple(chroma.shape[-2:]) == tuple(size):
+        return chroma
+    return F.interpolate(chroma, size=tuple(size), mode="area")
+
+
+def compute_loss(out: torch.Tensor, chroma: torch.Tensor, loss: str, k: int = 5, sigma: float = 5.0,
+                 class_weights: torch.Tensor | None = None) -> torch.Tensor:
+    """Scalar loss of a model output (ab (B, 2, H', W') or logits (B, 313, H', W')) against true chroma (B, 2, H, W)."""
+    out = out.float()  # losses in float32 whatever the autocast dtype
+    size = out.shape[-2:]
+    if loss in REGRESSION_LOSSES:
+        target = resize_chroma(chroma, size)  # (B, 2, H', W')
+        return losses.l2_loss(out, target) if loss == "l2" else losses.l1_loss(out, target)
+    if loss not in CLASSIFICATION_LOSSES:
+        raise ValueError(f"compute_loss: unknown loss {loss!r}; valid losses: "
+                         f"{', '.join(REGRESSION_LOSSES + CLASSIFICATION_LOSSES)}")
+    with torch.no_grad():  # sparse soft targets: k bins a pixel, never the dense (B, 313, H', W') tensor
+        ab = resize_chroma(chroma.float(), size)
+        idx, weight = quantize.soft_encode_sparse(ab, 1 if loss == "ce_onehot" else k, sigma)  # (B, k, H', W')
+    if loss == "rebalanced":
+        if class_weights is None:
+            raise ValueError("compute_loss: loss 'rebalanced' needs class_weights, a (313,) tensor; got None")
+        return losses.rebalanced_cross_entropy(out, idx, weight, class_weights)
+    return losses.soft_cross_entropy(out, idx, weight)
+
+
+def decode_output(out: torch.Tensor, kind: str, size: tuple[int, int], T: float = 0.38,
+                  method: str = "annealed") -> torch.Tensor:
+    """Model output -> chroma (B, 2, H, W) at `size`: logits are decoded to ab, then upsampled bilinearly."""
+    out = out.float()
+    ab = quantize.decode(out, method=method, T=T) if kind == "logits" else out  # (B, 2, H', W')
+    if tuple(ab.shape[-2:]) != tuple(size):
+        ab = F.interpolate(ab, size=tuple(size), mode="bilinear", align_corners=False)
+    return ab
+
+
+@torch.no_grad()
+def evaluate(model: torch.nn.Module, images: torch.Tensor, loss: str, space: str = "lab", k: int = 5,
+             sigma: float = 5.0, class_weights: torch.Tensor | None = None, batch_size: int = 256,
+             amp_dtype: torch.dtype | None = None, rank: int = 0, world: int = 1) -> tuple[float, float]:
+    """Mean loss and mean per-image chroma RMSE (annealed-mean decoding) of a model over uint8 (N, 3, H, W) images.
+
+    Under torch.distributed each rank takes every world-th batch and the sums are all-reduced.
+    """
+    from .metrics import rmse_ab
+
+    kind = output_kind(model, "evaluate")
+    was_training = model.training
+    model.eval()
+    totals = torch.zeros(3, device=images.device, dtype=torch.float64)  # loss sum, rmse sum, images
+    for start in range(rank * batch_size, images.shape[0], world * batch_size):
+        luma, chroma = luma_chroma(images[start:start + batch_size], space)  # (B, 1, H, W), (B, 2, H, W)
+        with torch.autocast(images.device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+            out = model(luma)
+        n = luma.shape[0]
+        rmse = rmse_ab(decode_output(out, kind, chroma.shape[-2:]), chroma, reduction="none")  # (B,)
+        batch_loss = compute_loss(out, chroma, loss, k, sigma, class_weights).double()
+        totals += torch.stack([batch_loss * n, rmse.double().sum(), totals.new_tensor(n)])
+    if world > 1:
+        dist.all_reduce(totals)
+    model.train(was_training)
+    loss_sum, rmse_sum, count = totals.tolist()
+    return loss_sum / max(count, 1), rmse_sum / max(count, 1)
+
+
+@torch.no_grad()
+def predict_ab(model: torch.nn.Module, L: torch.Tensor, T: float = 0.38, method: str = "annealed",
+               batch_size: int = 256) -> torch.Tensor:
+    """Chroma (B, 2, H, W) at L's resolution for luma L (B, 1, H, W) in [0, 100]; logits are decoded and upsampled."""
+    check_image_batch(L, "L", "predict_ab", channels=1)
+    check_positive(T, "T", "predict_ab")
+    if method not in DECODE_METHODS:
+        raise ValueError(f"predict_ab: unknown method {method!r}; valid methods: {', '.join(DECODE_METHODS)}")
+    kind = output_kind(model, "predict_ab")
+    device = next(model.parameters()).device
+    h, w = L.shape[-2:]
+    m = getattr(model, "input_multiple", 1)
+    pad_h, pad_w = (-h) % m, (-w) % m  # pad to the model's input multiple, crop afterwards
+    was_training = model.training
+    model.eval()
+    chunks = []
+    for start in range(0, L.shape[0], batch_size):
+        x = L[start:start + batch_size].to(device, torch.float32)
+        if pad_h or pad_w:
+            x = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
+        ab = decode_output(model(x), kind, x.shape[-2:], T=T, method=method)[..., :h, :w]
+        chunks.append(ab.to(L.device, L.dtype))
+    model.train(was_training)
+    return torch.cat(chunks)
+
+
+def colorize(model: torch.nn.Module, images: torch.Tensor, T: float = 0.38, method: str = "annealed",
+             space: str = "lab", batch_size: int = 256) -> torch.Tensor:
+    """Colour images (uint8 or float RGB (B, 3, H, W)) from their luma alone; returns RGB in [0, 1]."""
+    check_image_batch(images, "images", "colorize", channels=3, floating=False)
+    if images.dtype != torch.uint8 and not images.is_floating_point():
+        raise ValueError(f"colorize: expected images as uint8 or float RGB, got dtype {images.dtype}")
+    rgb = color.uint8_to_float(images) if images.dtype == torch.uint8 else images
+    luma, _ = color.to_luma_chroma(rgb, space)
+    chroma = predict_ab(model, luma, T=T, method=method, batch_size=batch_size)
+    return color.from_luma_chroma(luma, chroma, space).clamp(0, 1)

@@ -1,0 +1,441 @@
+"""One training loop for every non-adversarial colorizer: TrainConfig, fit (AMP, DDP, resume), load_model, CLI.
+
+predict_ab and colorize live in colorkit.targets and are re-exported here.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
+from tqdm.auto import tqdm
+
+from . import targets
+from ._checks import check_positive
+from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from .device import default_device
+from .targets import colorize, predict_ab  # noqa: F401  (re-exported: the inference side of fit)
+
+# Optimiser presets, airbench style: each line says why it is here. cfg.lr / cfg.weight_decay override them.
+OPTIMIZERS: dict[str, dict[str, Any]] = {
+    # Zhang et al. 2016 as reproduced by seed 001; weight decay is Caffe-style L2 on the gradient, as torch's Adam does.
+    "adam": dict(lr=3.16e-5, betas=(0.9, 0.99), weight_decay=1e-3),
+    # seed 000: ADADELTA adapts a step size per parameter, so no learning rate to tune (torch's has no momentum term).
+    "adadelta": dict(lr=1.0, rho=0.95, eps=1e-6, weight_decay=0.0),
+    # seed 002: Keras' "rmsprop" defaults (rho 0.9, lr 1e-3) for the CNN regressor with a tanh head.
+    "rmsprop": dict(lr=1e-3, alpha=0.9, eps=1e-7, weight_decay=0.0),
+    # seed 000's Nesterov momentum on plain SGD: the classic baseline, needs a tuned lr.
+    "sgd": dict(lr=1e-2, momentum=0.9, nesterov=True, weight_decay=1e-4),
+}
+_OPTIMIZER_CLASSES = {"adam": torch.optim.Adam, "adadelta": torch.optim.Adadelta,
+                      "rmsprop": torch.optim.RMSprop, "sgd": torch.optim.SGD}
+LOSSES = ("auto",) + targets.REGRESSION_LOSSES + targets.CLASSIFICATION_LOSSES
+COLOR_SPACES = ("lab", "ycbcr")
+AMP_MODES = ("auto", "off", "bf16", "fp16")
+AUGMENT = dict(crop_padding=4, flip=True)  # CIFAR-style random crop (4 px padding) + horizontal flip
+_RESUMABLE = {"epochs", "checkpoint", "log_every", "amp", "channels_last"}  # may change on resume
+
+
+@dataclass
+class TrainConfig:
+    """Everything fit needs besides the model and data; to_dict() is what checkpoints store."""
+
+    epochs: int = 1
+    batch_size: int = 64
+    optimizer: str = "adam"  # a key of OPTIMIZERS
+    lr: float | None = None  # None: the optimiser preset's
+    weight_decay: float | None = None  # None: the optimiser preset's
+    loss: str = "auto"  # auto: l2 for "ab" models, ce for "logits" models
+    k: int = 5  # nearest bins in the soft target (seed 001: 5)
+    sigma: float = 5.0  # Gaussian std of the soft target, ab units
+    class_weights: torch.Tensor | None = None  # (313,) for loss "rebalanced"
+    target_blur: float = 0.0  # Gaussian std (pixels) of the blur on the chroma target, seed 000; 0 = off
+    color_space: str = "lab"  # "lab" | "ycbcr" (seed 000); logits models need "lab"
+    augment: bool = False  # random crop + flip on the device
+    amp: str = "auto"  # auto: bf16 (fp16 without bf16) autocast on CUDA, off elsewhere
+    channels_last: str | bool = "auto"  # auto: on CUDA only
+    seed: int = 0
+    checkpoint: str | os.PathLike | None = None  # written atomically each epoch; resumed from when it exists
+    log_every: int = 10  # steps between loss read-backs (one device sync each)
+
+    def __post_init__(self) -> None:
+        for name, valid in (("optimizer", tuple(OPTIMIZERS)), ("loss", LOSSES), ("color_space", COLOR_SPACES),
+                            ("amp", AMP_MODES), ("channels_last", ("auto", True, False))):
+            if getattr(self, name) not in valid:
+                raise ValueError(f"TrainConfig: unknown {name} {getattr(self, name)!r}; "
+                                 f"valid values: {', '.join(map(str, valid))}")
+        for name in ("epochs", "batch_size", "k", "log_every"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"TrainConfig: {name} must be an int >= 1, got {value!r}")
+        check_positive(self.sigma, "sigma", "TrainConfig")
+        for name in ("target_blur", "lr", "weight_decay"):
+            if getattr(self, name) is not None:
+                check_positive(getattr(self, name), name, "TrainConfig", allow_zero=name != "lr")
+        cw = self.class_weights
+        if cw is not None and (not isinstance(cw, torch.Tensor) or tuple(cw.shape) != (313,)):
+            got = tuple(cw.shape) if isinstance(cw, torch.Tensor) else type(cw).__name__
+            raise ValueError(f"TrainConfig: class_weights must be a (313,) tensor or None, got {got}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain types only (str paths, CPU tensor), so checkpoints load with weights_only=True."""
+        d = {f.name: getattr(self, f.name) for f in fields(self)}
+        d["checkpoint"] = None if self.checkpoint is None else str(self.checkpoint)
+        d["class_weights"] = None if self.class_weights is None else self.class_weights.detach().float().cpu()
+        return d
+
+
+@dataclass
+class History:
+    """What fit measured: training loss per step and per epoch, validation metrics, speed."""
+
+    train_loss_step: list[float] = field(default_factory=list)  # every step, mean over ranks
+    train_loss: list[float] = field(default_factory=list)  # per epoch
+    val_loss: list[float] = field(default_factory=list)  # per epoch (empty without val_set)
+    val_rmse_ab: list[float] = field(default_factory=list)  # per epoch, chroma RMSE of the decoded prediction
+    epoch_seconds: list[float] = field(default_factory=list)
+    images_per_second: list[float] = field(default_factory=list)  # training images (all ranks) per second
+
+    def to_dict(self) -> dict[str, list[float]]:
+        """Plain lists of floats, as stored in checkpoints."""
+        return {f.name: [float(v) for v in getattr(self, f.name)] for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, list[float]]) -> "History":
+        """Inverse of to_dict."""
+        return cls(**{f.name: list(d.get(f.name, [])) for f in fields(cls)})
+
+    def plot(self, ax=None):
+        """Plot the loss curves (steps faint, epochs as points) on a matplotlib axis; returns the axis."""
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6, 3.5))
+        epochs = range(1, len(self.train_loss) + 1)
+        if self.train_loss_step and self.train_loss:
+            per_epoch = len(self.train_loss_step) / len(self.train_loss)
+            ax.plot([(i + 1) / per_epoch for i in range(len(self.train_loss_step))], self.train_loss_step,
+                    alpha=0.35, label="train (step)")
+        ax.plot(epochs, self.train_loss, "o-", label="train (epoch)")
+        if self.val_loss:
+            ax.plot(epochs, self.val_loss, "s-", label="validation")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("loss")
+        ax.legend()
+        return ax
+
+
+class TrainingDiverged(FloatingPointError):
+    """The training loss became NaN or infinite."""
+
+
+def make_optimizer(params, cfg: TrainConfig) -> torch.optim.Optimizer:
+    """The optimiser named by cfg.optimizer with its preset, cfg.lr / cfg.weight_decay taking precedence."""
+    options = dict(OPTIMIZERS[cfg.optimizer])
+    if cfg.lr is not None:
+        options["lr"] = cfg.lr
+    if cfg.weight_decay is not None:
+        options["weight_decay"] = cfg.weight_decay
+    return _OPTIMIZER_CLASSES[cfg.optimizer](params, **options)
+
+
+def shard_indices(perm: torch.Tensor, rank: int, world: int) -> torch.Tensor:
+    """Rank `rank`'s disjoint share of a shuffled epoch: every world-th index, all ranks the same length."""
+    usable = (perm.numel() // world) * world  # drop the remainder so every rank runs the same number of steps
+    return perm[rank:usable:world]
+
+
+def weights_digest(model: torch.nn.Module) -> str:
+    """SHA-256 of the model's state_dict bytes: equal digests mean bit-identical weights and buffers."""
+    h = hashlib.sha256()
+    for name, t in model.state_dict().items():
+        h.update(name.encode())
+        h.update(t.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
+
+
+def _dist_info() -> tuple[int, int]:
+    ddp = dist.is_available() and dist.is_initialized()
+    return (dist.get_rank(), dist.get_world_size()) if ddp else (0, 1)
+
+
+def _resolve_device(device, world: int) -> torch.device:
+    if device is None and world > 1 and torch.cuda.is_available():
+        return torch.device("cuda", torch.cuda.current_device())  # torchrun: set_device(LOCAL_RANK) beforehand
+    return default_device() if device is None else torch.device(device)
+
+
+def _images(ds: Any, name: str) -> torch.Tensor:
+    x = getattr(ds, "images", ds)  # an ImageSet or a bare uint8 tensor
+    if not isinstance(x, torch.Tensor) or x.dim() != 4 or x.shape[1] != 3 or x.dtype != torch.uint8:
+        got = f"shape {tuple(x.shape)}, dtype {x.dtype}" if isinstance(x, torch.Tensor) else type(x).__name__
+        raise ValueError(f"fit: expected {name} as an ImageSet or a uint8 (N, 3, H, W) tensor, got {got}")
+    return x
+
+
+def _amp_dtype(mode: str, device: torch.device) -> torch.dtype | None:
+    if mode == "off" or (mode == "auto" and device.type != "cuda"):
+        return None
+    if mode == "fp16" and device.type != "cuda":
+        raise ValueError(f"fit: amp 'fp16' needs a CUDA device, got {device}; use 'bf16' or 'off'")
+    if mode == "fp16" or (mode == "auto" and not torch.cuda.is_bf16_supported()):
+        return torch.float16
+    return torch.bfloat16
+
+
+def _epoch_seed(seed: int, epoch: int, rank: int) -> int:
+    return (seed * 1_000_003 + epoch * 1009 + rank) % (2**63)  # augmentation stream: per epoch and per rank
+
+
+def _read_losses(pending: list[torch.Tensor], world: int) -> list[float]:
+    """One device sync (and one all-reduce under DDP) for a group of step losses: mean over ranks."""
+    values = torch.stack(pending)
+    if world > 1:
+        dist.all_reduce(values)
+        values = values / world
+    return values.tolist()
+
+
+def _check_finite(values: list[float], epoch: int, first_step: int, steps: int, path: Path | None,
+                  lr: float) -> None:
+    for i, v in enumerate(values):
+        if not math.isfinite(v):
+            kept = (f"the last good checkpoint {path} (epoch {epoch}) is kept" if path is not None and path.exists()
+                    else "no checkpoint was written")
+            raise TrainingDiverged(f"fit: loss is {v} at epoch {epoch + 1}, step {first_step + i + 1} of {steps}; "
+                                   f"training stopped ({kept}). Lower the learning rate (lr={lr:g}).")
+
+
+def _check_config_matches(saved: dict[str, Any], cfg: TrainConfig, path: Path) -> None:
+    now = cfg.to_dict()
+    for key in sorted(set(now) - _RESUMABLE):
+        a, b = saved.get(key), now[key]
+        same = torch.equal(a, b) if isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor) else a == b
+        if not same:
+            raise ValueError(f"fit: cannot resume from {path}: its config has {key}={a!r} but cfg has {key}={b!r}; "
+                             "use another checkpoint path or the same config")
+
+
+def _checkpoint_state(model, opt, scaler, epoch, history, cfg, shuffle_gen, images, dataset) -> dict[str, Any]:
+    spec, (h, w) = getattr(model, "spec", None), images.shape[-2:]
+    return {"model": model.state_dict(), "optimizer": opt.state_dict(),
+            "scaler": scaler.state_dict() if scaler is not None else None, "epoch": epoch,
+            "history": history.to_dict(), "config": cfg.to_dict(), "spec": dict(spec) if spec else None,
+            "rng": {"torch_cpu": torch.get_rng_state(), "shuffle": shuffle_gen.get_state(),
+                    "torch_cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None},
+            "dataset": dataset, "image_size": int(h) if h == w else [int(h), int(w)]}
+
+
+def _resume(path: Path, model, opt, scaler, shuffle_gen, cfg) -> tuple[int, History]:
+    state = load_checkpoint(path, map_location="cpu")
+    spec = getattr(model, "spec", None)
+    if state.get("spec") != (dict(spec) if spec else None):
+        raise ValueError(f"fit: cannot resume from {path}: it holds model {state.get('spec')!r}, "
+                         f"the model given is {spec!r}")
+    _check_config_matches(state["config"], cfg, path)
+    model.load_state_dict(state["model"])
+    opt.load_state_dict(state["optimizer"])  # moves the optimiser state to the parameters' device
+    if scaler is not None and state.get("scaler"):
+        scaler.load_state_dict(state["scaler"])
+    rng = state["rng"]
+    torch.set_rng_state(rng["torch_cpu"])
+    if rng.get("torch_cuda") and torch.cuda.is_available() and len(rng["torch_cuda"]) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all(rng["torch_cuda"])
+    shuffle_gen.set_state(rng["shuffle"])
+    return int(state["epoch"]), History.from_dict(state["history"])
+
+
+def fit(model: torch.nn.Module, train_set: Any, val_set: Any = None, cfg: TrainConfig | None = None,
+        device: str | torch.device | None = None, progress: bool = True) -> History:
+    """Train `model` on `train_set` (ImageSet or uint8 tensor) per cfg; resumes from cfg.checkpoint if it exists."""
+    cfg = TrainConfig() if cfg is None else cfg
+    if not isinstance(cfg, TrainConfig):
+        raise TypeError(f"fit: expected cfg as a TrainConfig, got {type(cfg).__name__}")
+    rank, world = _dist_info()
+    device = _resolve_device(device, world)
+    kind = targets.output_kind(model, "fit")
+    loss_name = targets.resolve_loss(cfg.loss, kind)
+    if kind == "logits" and cfg.color_space != "lab":
+        raise ValueError(f"fit: logits models classify Lab ab bins; color_space must be 'lab', got {cfg.color_space!r}")
+    if loss_name == "rebalanced" and cfg.class_weights is None:
+        raise ValueError("fit: loss 'rebalanced' needs cfg.class_weights, a (313,) tensor (see colorkit.rebalance)")
+    images = _images(train_set, "train_set").to(device)  # (N, 3, H, W) uint8, moved once
+    val_images = None if val_set is None else _images(val_set, "val_set").to(device)
+    multiple = getattr(model, "input_multiple", 1)
+    if images.shape[-1] % multiple or images.shape[-2] % multiple:
+        raise ValueError(f"fit: {type(model).__name__} needs H and W divisible by {multiple}, "
+                         f"got images of shape {tuple(images.shape)}")
+    if images.shape[0] < world:
+        raise ValueError(f"fit: train_set has {images.shape[0]} images, fewer than the {world} ranks")
+
+    torch.manual_seed(cfg.seed)
+    channels_last = device.type == "cuda" if cfg.channels_last == "auto" else bool(cfg.channels_last)
+    model.to(device, memory_format=torch.channels_last if channels_last else torch.preserve_format)
+    opt = make_optimizer(model.parameters(), cfg)
+    amp_dtype = _amp_dtype(cfg.amp, device)
+    scaler = torch.amp.GradScaler("cuda") if amp_dtype == torch.float16 else None
+    shuffle_gen = torch.Generator().manual_seed(cfg.seed)  # same permutation on every rank, then sharded
+    aug_gen = torch.Generator(device=device)
+    class_weights = None if cfg.class_weights is None else cfg.class_weights.to(device, torch.float32)
+    path = None if cfg.checkpoint is None else Path(cfg.checkpoint)
+    history, start = History(), 0
+    if path is not None and path.exists():
+        start, history = _resume(path, model, opt, scaler, shuffle_gen, cfg)
+    net = model
+    if world > 1:
+        ids = [device.index if device.index is not None else torch.cuda.current_device()] \
+            if device.type == "cuda" else None
+        net = DistributedDataParallel(model, device_ids=ids)  # broadcasts rank 0's weights once
+    dataset = str(getattr(train_set, "name", "") or "")
+
+    for epoch in range(start, cfg.epochs):
+        model.train()
+        t0 = time.perf_counter()
+        aug_gen.manual_seed(_epoch_seed(cfg.seed, epoch, rank))
+        order = shard_indices(torch.randperm(images.shape[0], generator=shuffle_gen), rank, world).to(device)
+        steps = math.ceil(order.numel() / cfg.batch_size)
+        bar = tqdm(total=steps, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not progress or rank != 0)
+        pending, epoch_losses = [], []
+        for step in range(steps):
+            batch = images[order[step * cfg.batch_size:(step + 1) * cfg.batch_size]]  # (B, 3, H, W) uint8
+            if cfg.augment:
+                from .data import augment
+                batch = augment(batch, generator=aug_gen, **AUGMENT)
+            luma, chroma = targets.luma_chroma(batch, cfg.color_space, cfg.target_blur)
+            if channels_last:
+                luma = luma.contiguous(memory_format=torch.channels_last)
+            with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+                out = net(luma)  # (B, 2, H, W) or (B, 313, H', W')
+            loss = targets.compute_loss(out, chroma, loss_name, cfg.k, cfg.sigma, class_weights)
+            opt.zero_grad(set_to_none=True)
+            if scaler is not None:
+                scaler.scale(loss).backward()
+                scaler.step(opt)
+                scaler.update()
+            else:
+                loss.backward()
+                opt.step()
+            pending.append(loss.detach())
+            if len(pending) == cfg.log_every or step == steps - 1:
+                values = _read_losses(pending, world)
+                _check_finite(values, epoch, step + 1 - len(values), steps, path, opt.param_groups[0]["lr"])
+                epoch_losses += values
+                bar.update(len(values))
+                bar.set_postfix(loss=f"{values[-1]:.4g}")
+                pending = []
+        if world > 1:  # DDP syncs gradients only: make BatchNorm statistics identical to rank 0's
+            for buf in model.buffers():
+                dist.broadcast(buf, src=0)
+        seconds = time.perf_counter() - t0
+        history.train_loss_step += epoch_losses
+        history.train_loss.append(sum(epoch_losses) / len(epoch_losses))
+        history.epoch_seconds.append(seconds)
+        history.images_per_second.append(order.numel() * world / seconds)
+        if val_images is not None:
+            val_loss, val_rmse = targets.evaluate(model, val_images, loss_name, cfg.color_space, cfg.k, cfg.sigma,
+                                                  class_weights, cfg.batch_size, amp_dtype, rank, world)
+            history.val_loss.append(val_loss)
+            history.val_rmse_ab.append(val_rmse)
+            bar.set_postfix(loss=f"{history.train_loss[-1]:.4g}", val_loss=f"{val_loss:.4g}",
+                            val_rmse_ab=f"{val_rmse:.3g}")
+        bar.close()
+        if path is not None and rank == 0:
+            save_checkpoint(path, _checkpoint_state(model, opt, scaler, epoch + 1, history, cfg, shuffle_gen,
+                                                    images, dataset))
+    model.eval()
+    return history
+
+
+def load_model(path: str | os.PathLike, device: str | torch.device | None = None) -> tuple[torch.nn.Module, dict]:
+    """Rebuild a trained model from a fit checkpoint (eval mode) and return it with the checkpoint's metadata."""
+    from .models import build_model
+
+    state = load_checkpoint(path, map_location="cpu")
+    if not state.get("spec"):
+        raise CheckpointError(f"load_model: {path} has no model spec; it was not written by colorkit.train.fit")
+    model = build_model(**state["spec"])
+    model.load_state_dict(state["model"])
+    model.to(device or default_device()).eval()
+    meta = {key: state.get(key) for key in ("epoch", "config", "spec", "dataset", "image_size")}
+    meta["history"] = History.from_dict(state["history"])
+    return model, meta
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Arguments of `python -m colorkit.train` (also under `torchrun --nproc_per_node=N`)."""
+    from .profiles import PROFILES
+
+    p = argparse.ArgumentParser(prog="python -m colorkit.train", description="Train one colorizer with fit(); "
+                                "under torchrun every rank trains on a disjoint shard (DDP).")
+    p.add_argument("--model", required=True, help="registered model name (colorkit.models.list_models())")
+    p.add_argument("--head", default=None, help="head override (default: the preset's)")
+    p.add_argument("--width", type=float, default=None, help="channel multiplier (default: the profile's)")
+    p.add_argument("--profile", default="smoke", choices=list(PROFILES), help="sizes: images, epochs, batch")
+    p.add_argument("--data", default="auto", help="'auto', 'embedded', 'cifar10' or a path (see load_dataset)")
+    p.add_argument("--epochs", type=int, default=None, help="default: the profile's")
+    p.add_argument("--batch-size", type=int, default=None, help="per rank; default: the profile's")
+    p.add_argument("--optimizer", default="adam", choices=list(OPTIMIZERS))
+    p.add_argument("--lr", type=float, default=None, help="default: the optimiser preset's")
+    p.add_argument("--loss", default="auto", choices=[x for x in LOSSES if x != "rebalanced"])
+    p.add_argument("--color-space", default="lab", choices=list(COLOR_SPACES))
+    p.add_argument("--target-blur", type=float, default=0.0)
+    p.add_argument("--augment", action="store_true")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--checkpoint", default=None, help="written each epoch; resumed from when it exists")
+    p.add_argument("--no-progress", action="store_true")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: load data and model, fit, print each rank's weight digest (equal under correct DDP)."""
+    from .data import load_dataset
+    from .models import MODEL_PRESETS, build_model
+    from .profiles import get_profile
+
+    args = build_parser().parse_args(argv)
+    profile = get_profile(args.profile)
+    started = False
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized():  # launched by torchrun
+        if torch.cuda.is_available():
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+        started = True
+    rank, world = _dist_info()
+    try:
+        torch.manual_seed(args.seed)
+        options = {}
+        if args.model in MODEL_PRESETS and "width" in MODEL_PRESETS[args.model].options():
+            options["width"] = profile.width if args.width is None else args.width
+        model = build_model(args.model, head=args.head, **options)
+        train_set = load_dataset(args.data, "train", limit=profile.n_train, size=profile.image_size)
+        val_set = load_dataset(args.data, "test", limit=profile.n_test, size=profile.image_size)
+        cfg = TrainConfig(epochs=args.epochs or profile.epochs, batch_size=args.batch_size or profile.batch_size,
+                          optimizer=args.optimizer, lr=args.lr, loss=args.loss, color_space=args.color_space,
+                          target_blur=args.target_blur, augment=args.augment, seed=args.seed,
+                          checkpoint=args.checkpoint)
+        history = fit(model, train_set, val_set, cfg, progress=not args.no_progress)
+        print(f"rank {rank}/{world}: weights sha256 {weights_digest(model)}", flush=True)
+        if rank == 0 and history.train_loss:
+            print(f"{args.model} on {train_set.name}: train loss {history.train_loss[-1]:.4g}, val loss "
+                  f"{history.val_loss[-1]:.4g}, val rmse_ab {history.val_rmse_ab[-1]:.3f}, "
+                  f"{history.images_per_second[-1]:.0f} images/s", flush=True)
+    except (ValueError, CheckpointError, TrainingDiverged) as exc:
+        print(f"python -m colorkit.train: error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        if started:
+            dist.destroy_process_group()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
