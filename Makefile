@@ -19,10 +19,10 @@ $(VENV)/.installed: pyproject.toml
 setup: $(VENV)/.installed  ## create the virtual environment (once)
 
 reproduce: setup  ## run every notebook headlessly at PROFILE (smoke | cpu | full), figures to figures/, print the table
-	MPLBACKEND=Agg $(PY) -m colorkit run --profile $(PROFILE) --data $(DATA)
+	$(PY) -m colorkit run --profile $(PROFILE) --data $(DATA)
 
 test: setup  ## the whole test suite: unit tests, then every notebook under nbval
-	MPLBACKEND=Agg $(PY) -m pytest tests notebooks $(PYTEST_ARGS)
+	$(PY) -m pytest tests notebooks $(PYTEST_ARGS)
 
 lab: setup  ## open the notebooks in JupyterLab
 	$(VENV)/bin/jupyter lab notebooks/

@@ -1,7 +1,28 @@
-"""colorkit: a notebook-first teaching and reproduction kit for automatic image colorization."""
+"""colorkit: a notebook-first teaching and reproduction kit for automatic image colorization.
+
+Notebooks use one small surface: `import colorkit as ck`, then `ck.<function>` for the names below,
+and `ck.viz`, `ck.models`, `ck.judge`, `ck.gan` for plots and the larger families.
+"""
+from dataclasses import replace
+
+import torch
+
+from . import color, data, metrics, models, quantize, rebalance, viz
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from .color import (from_luma_chroma, hsv_to_rgb, join_lab, lab_to_rgb, rgb_to_hsv, rgb_to_lab, rgb_to_ycbcr,
+                    split_lab, to_luma_chroma, uint8_to_float, ycbcr_to_rgb)
+from .data import ImageSet, embedded_images, load_cifar10, load_dataset, load_photos, sample_photo
 from .device import default_device, seed_everything
+from .experiment import (Experiment, cached_logits, comparison_rows, evaluate, run_experiment, show_table,
+                         temperature_rows, temperature_sweep, train_config, with_decoding)
+from .metrics import evaluate_colorizer
+from .models import build_model, count_parameters, list_models
 from .notebook import start_notebook
 from .profiles import PROFILES, get_profile
+from .quantize import (ab_bins, annealed_mean, decode, decode_mean, decode_mode, encode_hard, soft_encode,
+                       soft_encode_sparse)
+from .rebalance import class_weights, empirical_prior, load_zhang_prior, smooth_prior, try_load_zhang_prior
+from .train import History, TrainConfig, fit, load_model, predict_ab
+from .viz import toy_bimodal_distribution
 
 __version__ = "0.1.0"

@@ -47,6 +47,10 @@ class ImageSet:
     def __len__(self) -> int:
         return self.images.shape[0]
 
+    def __repr__(self) -> str:
+        n, c, h, w = self.images.shape
+        return f"ImageSet({self.name!r}: {n} images {c}x{h}x{w}, {len(self.classes)} classes, from {self.source})"
+
     def to(self, device: torch.device | str) -> "ImageSet":
         """The same set with images and labels on `device`."""
         labels = None if self.labels is None else self.labels.to(device)
@@ -411,6 +415,18 @@ def embedded_images(n: int, size: int = 32, split: str = "train", seed: int = 0)
     return ImageSet(images, labels, names, "embedded photo patches",
                     f"random crops of {', '.join(names)} (scikit-image / matplotlib sample data), split={split}")
 
+
+
+def sample_photo(name: str = "coffee", size: int | None = 256) -> torch.Tensor:
+    """One shipped photo (see EMBEDDED_PHOTOS) as a float (1, 3, H, W) batch in [0, 1], centre-cropped to size."""
+    if name not in EMBEDDED_PHOTOS:
+        raise ValueError(f"sample_photo: unknown photo {name!r}; valid: {', '.join(EMBEDDED_PHOTOS)}")
+    rgb = torch.from_numpy(_embedded_photo(name).transpose(2, 0, 1).copy())[None].float() / 255.0
+    if size is not None:
+        side = min(rgb.shape[-2:])
+        top, left = (rgb.shape[-2] - side) // 2, (rgb.shape[-1] - side) // 2
+        rgb = F.interpolate(rgb[..., top:top + side, left:left + side], size=(size, size), mode="area")
+    return rgb
 
 # ---------------------------------------------------------------- one entry point
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,7 +69,7 @@ class NotebookRun:
     started: float = field(default_factory=time.time)
     results: dict[str, Any] = field(default_factory=dict)
 
-    def save_figure(self, fig, name: str, dpi: int = 120) -> Path:
+    def save_figure(self, fig, name: str, dpi: int = 120) -> None:
         """Save a matplotlib figure to the run folder (and to figures/ for non-smoke profiles)."""
         target = self.run_dir / "figures" / f"{self.name}_{name}.png"
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -76,7 +77,6 @@ class NotebookRun:
         if self.figures_dir is not None and self.profile.name != "smoke":
             self.figures_dir.mkdir(parents=True, exist_ok=True)
             fig.savefig(self.figures_dir / f"{self.name}_{name}.png", dpi=dpi, bbox_inches="tight")
-        return target
 
     def save_results(self, results: dict[str, Any]) -> Path:
         """Write this notebook's results (plus profile, device, data and time) as JSON for the runner."""
@@ -92,7 +92,8 @@ class NotebookRun:
 
     def checkpoint_path(self, name: str) -> Path:
         """Where a model of this run is checkpointed (later notebooks of the run find it here)."""
-        return self.run_dir / "checkpoints" / f"{name}.pt"
+        slug = re.sub(r"[^\w.-]+", "_", name).strip("_").lower()  # "CNN (tanh)" -> "cnn_tanh"
+        return self.run_dir / "checkpoints" / f"{slug}.pt"
 
 
 def _jsonable(value: Any) -> Any:
@@ -124,6 +125,9 @@ def start_notebook(name: str, namespace: dict[str, Any]) -> NotebookRun:
     run_dir = Path(run_dir).resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
     seed_everything(seed)
+    import matplotlib.pyplot as plt
+
+    plt.rcParams["figure.constrained_layout.use"] = True  # colour bars and labels never overlap
     print(f"colorkit notebook {name}: profile={profile.name} ({profile.description}), device={device_name(device)}, "
           f"seed={seed}, run folder={run_dir}")
     return NotebookRun(name=name, profile=profile, device=device, run_dir=run_dir, seed=seed,

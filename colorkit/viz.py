@@ -22,7 +22,7 @@ def to_numpy_images(images: torch.Tensor) -> np.ndarray:
 
 def image_grid(rows: dict[str, torch.Tensor], n: int = 8, size: float = 1.3, titles: Sequence[str] | None = None):
     """Rows of images, one row per named batch (B, 3, H, W) (gray (B, 1, H, W) is shown as gray)."""
-    fig, axes = plt.subplots(len(rows), n, figsize=(n * size, len(rows) * size), squeeze=False)
+    fig, axes = plt.subplots(len(rows), n, figsize=(n * size, len(rows) * size), squeeze=False, layout="none")
     for r, (label, batch) in enumerate(rows.items()):
         batch = batch.repeat(1, 3, 1, 1) if batch.shape[1] == 1 else batch
         pictures = to_numpy_images(batch[:n])
@@ -67,9 +67,11 @@ def plot_ab_plane(values: torch.Tensor | None, bins: torch.Tensor, ax=None, titl
         ax.imshow(np.nan_to_num(rgb, nan=1.0), origin="lower", extent=extent)
     else:
         grid = ab_plane_image(values, bins)
+        vmin = None
         if log:
             grid = np.log10(np.where(grid > 0, grid, np.nan))
-        im = ax.imshow(grid, origin="lower", extent=extent, cmap=cmap)
+            vmin = max(np.nanmin(grid), np.nanmax(grid) - 6)  # six decades: smoothing leaves far tails of 1e-40
+        im = ax.imshow(grid, origin="lower", extent=extent, cmap=cmap, vmin=vmin)
         plt.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="log10" if log else None)
     if marker is not None:
         ax.plot(*marker, marker="x", color="red", markersize=10, mew=2)
@@ -98,4 +100,111 @@ def plot_channels(channels: torch.Tensor, names: Sequence[str], title: str = "",
         ax.set_title(names[i], fontsize=10), ax.set_xticks([]), ax.set_yticks([])
         plt.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
     fig.suptitle(title)
+    return fig
+
+
+def toy_bimodal_distribution(bins: torch.Tensor, modes: Sequence[tuple[float, float]], weights: Sequence[float],
+                             spread: float = 10.0) -> torch.Tensor:
+    """A teaching distribution (313,) over the bins: a mixture of Gaussian bumps centred at ab `modes`."""
+    centres = torch.tensor(modes, dtype=torch.float64)  # (M, 2)
+    d2 = (bins.double()[:, None, :] - centres[None]).pow(2).sum(-1)  # (313, M)
+    p = (torch.exp(-d2 / (2 * spread ** 2)) * torch.tensor(weights, dtype=torch.float64)).sum(1)
+    return (p / p.sum()).clamp_min(1e-12)
+
+
+def plot_annealing(probs: torch.Tensor, bins: torch.Tensor, temperatures: Sequence[float] | torch.Tensor,
+                   marks: Sequence[float] = (), lightness: float = 60.0):
+    """Left: f_T(z) in the ab plane at the last T. Right: the decoded colour as T sweeps (marks labelled)."""
+    from .quantize import annealed_mean
+
+    temps = [float(t) for t in temperatures]
+    logits = probs.log().view(1, -1, 1, 1).float()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4), gridspec_kw={"width_ratios": [1, 1.3]})
+    sharpened = torch.softmax(logits.flatten() / max(temps[-1], 1e-6), 0)
+    plot_ab_plane(sharpened, bins, ax=left, title=f"f_T(z) at T = {temps[-1]:.2f}")
+    ab = torch.stack([annealed_mean(logits, t).flatten() for t in temps])  # (n, 2)
+    lab = torch.cat([torch.full((len(temps), 1), lightness), ab.cpu()], 1).T[None, :, None, :]  # (1, 3, 1, n)
+    swatch = lab_to_rgb(lab.double())[0].permute(1, 2, 0).numpy()  # (1, n, 3)
+    right.imshow(swatch, aspect="auto", extent=(0, len(temps), 0, 1))
+    right.set_yticks([]), right.set_xlabel("temperature T")
+    ticks = sorted({0, len(temps) - 1, *[int(np.argmin([abs(t - m) for t in temps])) for m in marks]})
+    right.set_xticks([i + 0.5 for i in ticks], [f"{temps[i]:.2f}" for i in ticks])
+    for m in marks:
+        i = int(np.argmin([abs(t - m) for t in temps]))
+        right.axvline(i + 0.5, color="k", lw=1, ls="--")
+    a, b = ab[-1].tolist()
+    right.set_title(f"decoded colour; at T = {temps[-1]:.2f}: (a, b) = ({a:.0f}, {b:.0f})", fontsize=10)
+    return fig
+
+
+def temperature_slider(draw, value: float = 0.38, minimum: float = 0.01, maximum: float = 1.0):
+    """A box with an ipywidgets slider labelled T that redraws draw(T) (a function returning a figure) below it."""
+    import ipywidgets as widgets
+    from IPython.display import display
+
+    slider = widgets.FloatSlider(value=value, min=minimum, max=maximum, step=0.01, description="T",
+                                 continuous_update=False, readout_format=".2f")
+    out = widgets.Output()
+
+    def redraw(change=None):
+        with out:
+            out.clear_output(wait=True)
+            fig = draw(slider.value)
+            display(fig)
+            plt.close(fig)
+
+    slider.observe(redraw, names="value")
+    redraw()
+    return widgets.VBox([slider, out])  # shown as the cell's value; .children[0] is the slider
+
+
+def temperature_explorer(logits: torch.Tensor, L: torch.Tensor, truth: torch.Tensor, pixel: tuple[int, int] = (8, 8),
+                         value: float = 0.38):
+    """Slider over T that re-decodes cached logits (B, 313, H', W') of images with lightness L (B, 1, H, W) live.
+
+    Left: the decoded images at T beside the truth; right: f_T(z) of one pixel (row, col of the logits) in the
+    ab plane. Nothing is recomputed by the network: only the annealed mean of the cached logits.
+    """
+    from .color import join_lab
+    from .quantize import ab_bins, annealed_mean
+
+    bins = ab_bins()
+    logits = logits.detach().float().cpu()
+    L, truth = L.detach().float().cpu(), truth.detach().float().cpu()
+
+    def draw(T: float):
+        ab = annealed_mean(logits, T)  # (B, 2, H', W')
+        rgb = join_lab(L, ab)  # ab upsampled to L's size
+        fig = plt.figure(figsize=(11, 3.6))
+        grid = fig.add_gridspec(2, len(rgb) + 3)
+        for i in range(len(rgb)):
+            for row, batch in enumerate((rgb, truth)):
+                ax = fig.add_subplot(grid[row, i])
+                ax.imshow(to_numpy_images(batch[i:i + 1])[0]), ax.set_xticks([]), ax.set_yticks([])
+                if i == 0:
+                    ax.set_ylabel(f"T = {T:.2f}" if row == 0 else "truth", fontsize=9)
+        ax = fig.add_subplot(grid[:, len(rgb):])
+        z = torch.softmax(logits[0, :, pixel[0], pixel[1]] / max(T, 1e-6), 0)
+        plot_ab_plane(z, bins, ax=ax, title=f"f_T(z) of pixel {pixel} of image 1")
+        return fig
+
+    return temperature_slider(draw, value=value)
+
+
+def plot_temperature_sweep(sweep: Sequence[dict], marks: Sequence[float] = (0.38, 0.89)):
+    """Colourfulness and RMSE ab of one classifier against the decoding temperature T."""
+    temps = [row["T"] for row in sweep]
+    fig, ax = plt.subplots(figsize=(6.5, 3.6))
+    ax.plot(temps, [row["colorfulness"] for row in sweep], "o-", color="tab:orange", label="colourfulness")
+    ax.axhline(sweep[0]["colorfulness_true"], color="tab:orange", ls=":", label="colourfulness of the truth")
+    ax.set_xlabel("temperature T"), ax.set_ylabel("colourfulness")
+    twin = ax.twinx()
+    twin.plot(temps, [row["rmse_ab"] for row in sweep], "s-", color="tab:blue", label="RMSE ab")
+    twin.set_ylabel("RMSE ab")
+    for m in marks:
+        ax.axvline(m, color="k", ls="--", lw=1)
+        ax.text(m, ax.get_ylim()[1], f" T={m}", va="top", fontsize=8)
+    lines = ax.get_legend_handles_labels()
+    more = twin.get_legend_handles_labels()
+    ax.legend(lines[0] + more[0], lines[1] + more[1], fontsize=8, loc="center right")
     return fig

@@ -1,0 +1,169 @@
+"""Class rebalancing (Zhang et al. sec. 2.2): empirical ab prior over the 313 bins, its smoothing, the weights."""
+from __future__ import annotations
+
+import io
+import os
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ._checks import check_positive
+from .color import rgb_to_lab, uint8_to_float
+from .quantize import Q, ab_bins, encode_hard
+
+ENV_PRIOR = "COLORKIT_ZHANG_PRIOR"  # explicit path to prior_probs.npy
+ENV_CACHE = "COLORKIT_CACHE"  # cache folder (default ~/.cache/colorkit)
+PRIOR_FILE = "zhang-prior-probs.npy"
+# Zhang's released ImageNet prior (resources/prior_probs.npy), pinned to a commit that has it, then the branch
+# that holds the original Caffe release today.
+PRIOR_URLS = (
+    "https://raw.githubusercontent.com/richzhang/colorization/4aa459f03cedd5678524ac3429cd89270dcf5290/"
+    "resources/prior_probs.npy",
+    "https://raw.githubusercontent.com/richzhang/colorization/caffe/colorization/resources/prior_probs.npy",
+)
+
+
+def _image_tensor(images: object, fn: str) -> torch.Tensor:
+    """A uint8 (N, 3, H, W) tensor from a tensor or an object with an .images attribute (colorkit.data.ImageSet)."""
+    x = getattr(images, "images", images)
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{fn}: expected images as a uint8 (N, 3, H, W) tensor or an object with an .images "
+                        f"tensor, got {type(images).__name__}")
+    if x.dim() != 4 or x.shape[1] != 3 or x.dtype != torch.uint8:
+        raise ValueError(f"{fn}: expected images as a uint8 (N, 3, H, W) tensor, got shape {tuple(x.shape)} "
+                         f"dtype {x.dtype}")
+    if x.shape[0] == 0:
+        raise ValueError(f"{fn}: expected at least one image, got shape {tuple(x.shape)}")
+    return x
+
+
+def empirical_prior(images: object, batch_size: int = 256,
+                    device: torch.device | str | None = None) -> torch.Tensor:
+    """Fraction of all pixels whose nearest bin is q: (313,) float64 on the CPU, streamed over batches."""
+    x = _image_tensor(images, "empirical_prior")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"empirical_prior: batch_size must be a positive int, got {batch_size!r}")
+    device = torch.device(device) if device is not None else x.device
+    counts = torch.zeros(Q, dtype=torch.int64, device=device)
+    for i in range(0, x.shape[0], batch_size):
+        rgb = uint8_to_float(x[i:i + batch_size].to(device, non_blocking=True))  # (b, 3, H, W)
+        counts += torch.bincount(encode_hard(rgb_to_lab(rgb)[:, 1:]).flatten(), minlength=Q)
+    counts = counts.cpu().to(torch.float64)
+    return counts / counts.sum()
+
+
+def _check_prior(prior: object, fn: str) -> torch.Tensor:
+    if isinstance(prior, np.ndarray):
+        prior = torch.from_numpy(prior)
+    if not isinstance(prior, torch.Tensor):
+        raise TypeError(f"{fn}: expected prior as a ({Q},) tensor or array, got {type(prior).__name__}")
+    if tuple(prior.shape) != (Q,):
+        raise ValueError(f"{fn}: expected prior of shape ({Q},), got {tuple(prior.shape)}")
+    p = prior.to(torch.float64)
+    if not bool(torch.isfinite(p).all()) or bool((p < 0).any()) or float(p.sum()) <= 0:
+        raise ValueError(f"{fn}: prior must be finite, non-negative and not all zero")
+    return p / p.sum()
+
+
+def smooth_prior(prior: torch.Tensor, sigma: float = 5.0) -> torch.Tensor:
+    """Gaussian smoothing in the ab plane: each bin's mass spread over the bins by exp(-d^2 / (2 sigma^2)).
+
+    d is the distance between bin centres (not between bin indices); every column of the kernel is
+    normalised, so the result still sums to 1. Returns (313,) float64 on the prior's device.
+    """
+    p = _check_prior(prior, "smooth_prior")
+    check_positive(sigma, "sigma", "smooth_prior")
+    bins = ab_bins(p.device, torch.float64)
+    d2 = (bins[:, None, :] - bins[None, :, :]).square().sum(dim=-1)  # (313, 313) exact
+    kernel = torch.exp(-d2 / (2.0 * sigma * sigma))
+    kernel = kernel / kernel.sum(dim=0, keepdim=True)  # column r: where bin r's mass goes
+    out = kernel @ p
+    return out / out.sum()
+
+
+def class_weights(prior: torch.Tensor, lam: float = 0.5, sigma: float | None = 5.0) -> torch.Tensor:
+    """Zhang's eq. 4: w proportional to ((1 - lam) p~ + lam / Q)^-1, scaled so that sum_q p~_q w_q = 1.
+
+    p~ = smooth_prior(prior, sigma), or the normalised prior itself when sigma is None. (313,) float64.
+    """
+    p = _check_prior(prior, "class_weights")
+    if isinstance(lam, bool) or not isinstance(lam, (int, float)) or not 0.0 <= lam <= 1.0:
+        raise ValueError(f"class_weights: lam must be a number in [0, 1], got {lam!r}")
+    p = p if sigma is None else smooth_prior(p, sigma)
+    mix = (1.0 - lam) * p + lam / Q
+    if bool((mix == 0).any()):
+        raise ValueError("class_weights: lam = 0 with empty bins gives infinite weights; use lam > 0 "
+                         "or smooth the prior (sigma)")
+    w = 1.0 / mix
+    return w / (p * w).sum()
+
+
+def _validate_prior_file(path: Path, data: bytes | None = None) -> torch.Tensor:
+    """Load a prior .npy (from path, or from bytes fetched for it) and check shape (313,) and sum 1."""
+    try:
+        arr = np.load(io.BytesIO(data) if data is not None else path, allow_pickle=False)
+    except (OSError, ValueError) as e:
+        raise ValueError(f"load_zhang_prior: {path} is not a readable .npy file ({e})") from e
+    if arr.shape != (Q,):
+        raise ValueError(f"load_zhang_prior: {path} holds an array of shape {arr.shape}, expected ({Q},)")
+    arr = arr.astype(np.float64)
+    if not np.isfinite(arr).all() or (arr < 0).any() or abs(arr.sum() - 1.0) > 1e-3:
+        raise ValueError(f"load_zhang_prior: {path} is not a probability vector "
+                         f"(sum {arr.sum():.6g}, min {arr.min():.3g}); expected non-negative values summing to 1")
+    return torch.from_numpy(arr)
+
+
+def _download(target: Path, timeout: float) -> str | None:
+    """Fetch the prior into target (atomically); return None on success, else the last error as text."""
+    error = None
+    for url in PRIOR_URLS:
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as r:  # noqa: S310 (fixed https URL)
+                data = r.read()
+            _validate_prior_file(target, data)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(target.name + ".part")
+            tmp.write_bytes(data)
+            os.replace(tmp, target)
+            return None
+        except (OSError, ValueError) as e:  # URLError and timeouts are OSErrors
+            error = f"{url}: {e}"
+    return error
+
+
+def load_zhang_prior(path: str | os.PathLike | None = None, cache_dir: str | os.PathLike | None = None,
+                     download: bool = True, timeout: float = 10.0) -> torch.Tensor:
+    """Zhang's ImageNet prior over the 313 bins (prior_probs.npy) as (313,) float64, in ab_bins order.
+
+    Looks at: path, else $COLORKIT_ZHANG_PRIOR, else <cache_dir or $COLORKIT_CACHE or ~/.cache/colorkit>/
+    zhang-prior-probs.npy, else downloads it there from Zhang's repository (if download).
+    """
+    if path is not None or os.environ.get(ENV_PRIOR):
+        source = "path" if path is not None else f"${ENV_PRIOR}"
+        file = Path(path if path is not None else os.environ[ENV_PRIOR]).expanduser()
+        if not file.is_file():
+            raise FileNotFoundError(f"load_zhang_prior: {source} points to {file}, which does not exist; "
+                                    f"expected Zhang's prior_probs.npy ({Q},) there")
+        return _validate_prior_file(file)
+    folder = Path(cache_dir or os.environ.get(ENV_CACHE) or Path.home() / ".cache" / "colorkit").expanduser()
+    file = folder / PRIOR_FILE
+    if file.is_file():
+        return _validate_prior_file(file)
+    error = _download(file, timeout) if download else "download=False"
+    if error is None:
+        return _validate_prior_file(file)
+    raise FileNotFoundError(
+        f"load_zhang_prior: Zhang's prior is not available ({error}). Place prior_probs.npy ({Q},) float64 "
+        f"from github.com/richzhang/colorization (resources/prior_probs.npy) at {file}, or set ${ENV_PRIOR} "
+        f"to its path, or pass path=...")
+
+
+def try_load_zhang_prior(**kwargs) -> torch.Tensor | None:
+    """load_zhang_prior, but None with a printed explanation (which file to put where) when it is absent."""
+    try:
+        return load_zhang_prior(**kwargs)
+    except FileNotFoundError as e:
+        print(f"ImageNet prior unavailable, skipping what needs it.\n{e}")
+        return None
