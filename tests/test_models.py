@@ -257,3 +257,14 @@ def test_bf16_autocast_forward_is_finite():
     with torch.autocast("cpu", dtype=torch.bfloat16):
         out = model(lightness(2, 32))
     assert out.dtype == torch.bfloat16 and torch.isfinite(out.float()).all()
+
+
+def test_vgg_front_end_sees_the_grey_of_the_input_lightness():
+    """The frozen VGG front end is fed the sRGB grey whose Lab is (L, 0, 0), not a re-converted image."""
+    from colorkit.color import rgb_to_lab
+    from colorkit.models.compact import gray_rgb_from_l
+
+    L = torch.linspace(0, 100, 16, dtype=torch.float64).view(1, 1, 4, 4)
+    lab = rgb_to_lab(gray_rgb_from_l(L))
+    assert torch.allclose(lab[:, :1], L, atol=1e-6)
+    assert lab[:, 1:].abs().max() < 1e-6

@@ -25,7 +25,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from colorkit.color import join_lab, lab_to_rgb, normalize_l
+from colorkit.color import join_lab, normalize_l
 
 from .heads import Colorizer, Head, scale_channels
 from .registry import register
@@ -91,7 +91,7 @@ def vgg16_bn_front(levels: int, pretrained: bool = True) -> nn.ModuleList:
 
 def gray_rgb_from_l(L: torch.Tensor) -> torch.Tensor:
     """Raw L (B, 1, H, W) in [0, 100] -> the sRGB grey (B, 3, H, W) in [0, 1] of that lightness (a = b = 0)."""
-    return lab_to_rgb(join_lab(L, torch.zeros_like(L).expand(-1, 2, -1, -1))).clamp(0, 1)
+    return join_lab(L, torch.zeros_like(L).expand(-1, 2, -1, -1))  # join_lab returns sRGB, clipped to [0, 1]
 
 
 class CompactNet(Colorizer):
