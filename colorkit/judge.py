@@ -7,7 +7,7 @@ import time
 import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import torch
 import torch.nn as nn
@@ -23,6 +23,9 @@ from .metrics import rmse_ab
 from .models.vgg import (VGG, WeightsAbsentError, imagenet_judge_available, imagenet_weights_path,  # noqa: F401
                          load_imagenet_vgg)
 from .profiles import Profile, get_profile
+
+if TYPE_CHECKING:
+    pass
 
 # Seed 004 (Li & Wang, Figure 7): top-1 accuracy of their ImageNet-pretrained VGG fine-tuned on CIFAR-10, for
 # the test images as grayscale, colorized by each model, and in true colour. Published as percentages.

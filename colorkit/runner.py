@@ -14,6 +14,9 @@ from .profiles import get_profile
 NOTEBOOK_PATTERN = re.compile(r"^(\d\d)_[\w-]+\.ipynb$")
 COMMON_PARAMETERS = ("profile", "data", "seed", "run_dir")  # passed to every notebook that declares them
 TABLE_COLUMNS = ("notebook", "model", "rmse_ab", "rmse_rgb", "psnr", "ssim", "auc", "colorfulness", "top1")
+# The run's final table adds the judge's other columns (notebook 06) and the Turing test's (notebook 07).
+FINAL_COLUMNS = (*TABLE_COLUMNS, "top1_imagenet", "confidence", "frechet", "fooling_rate")
+JUDGE_KEY = "judge_rows"  # results JSON key of a judge's rows {name, top1, ...} (notebook 06)
 
 
 def notebooks_dir() -> Path:
@@ -84,7 +87,8 @@ def run_notebooks(profile: str = "cpu", notebooks: list[str] | None = None, run_
     rows = collect_results(run_dir)
     table = format_table(rows)
     (run_dir / "results.md").write_text(table + "\n")
-    print(table)
+    _, final = write_final_table(run_dir)  # the same rows with the judge's columns where names match
+    print(final)
     return rows
 
 
@@ -96,6 +100,40 @@ def collect_results(run_dir: str | Path) -> list[dict[str, Any]]:
         for row in result.get("table", []):
             rows.append({"notebook": result["notebook"], **row})
     return rows
+
+
+def slug(name: str) -> str:
+    """A model name as its checkpoint stem: the rule of NotebookRun.checkpoint_path ("CNN (tanh)" -> "cnn_tanh")."""
+    return re.sub(r"[^\w.-]+", "_", str(name)).strip("_").lower()
+
+
+def final_table(run_dir: str | Path) -> list[dict[str, Any]]:
+    """Every results JSON's table rows, with a judge's columns added where slug(model) equals slug(judged name).
+
+    Judged rows that match no table row (grayscale, ground truth, other decodings) follow their notebook's rows.
+    """
+    results = [json.loads(p.read_text()) for p in sorted((Path(run_dir) / RESULTS_DIR).glob("*.json"))]
+    judged = {slug(j["name"]): j for r in results for j in r.get(JUDGE_KEY, [])}
+    used = {slug(row.get("model", "")) for r in results for row in r.get("table", [])} & set(judged)
+    rows = []
+    for result in results:
+        for row in result.get("table", []):
+            match = judged.get(slug(row.get("model", "")))
+            extra = {k: v for k, v in (match or {}).items() if k != "name" and k not in row}
+            rows.append({"notebook": result["notebook"], **row, **extra})
+        rows += [{"notebook": result["notebook"], "model": j["name"], **{k: v for k, v in j.items() if k != "name"}}
+                 for j in result.get(JUDGE_KEY, []) if slug(j["name"]) not in used]
+    return rows
+
+
+def write_final_table(run_dir: str | Path) -> tuple[list[dict[str, Any]], str]:
+    """Write run_dir/final_table.md and final_table.json (columns and rows); return the rows and the markdown."""
+    rows = final_table(run_dir)
+    text = format_table(rows, FINAL_COLUMNS)
+    (Path(run_dir) / "final_table.md").write_text(text + "\n")
+    columns = [c for c in FINAL_COLUMNS if any(c in r for r in rows)]
+    (Path(run_dir) / "final_table.json").write_text(json.dumps({"columns": columns, "rows": rows}, indent=2))
+    return rows, text
 
 
 def format_table(rows: list[dict[str, Any]], columns: tuple[str, ...] = TABLE_COLUMNS) -> str:

@@ -1,0 +1,321 @@
+"""Notebook 06's pieces: the run's final table (colorkit.runner) and the run's colorizers as judge callables
+(colorkit.judge: load_run_colorizers, decodings, seed-004 stand-ins, sweeps, examples)."""
+from __future__ import annotations
+
+import json
+import warnings
+
+import matplotlib
+import nbformat
+import pytest
+import torch
+
+from colorkit import evaluation as E
+from colorkit import judge as J
+from colorkit import runner
+from colorkit.checkpoint import load_checkpoint, save_checkpoint
+from colorkit.color import from_luma_chroma, rgb_to_lab, split_lab, uint8_to_float
+from colorkit.data import ImageSet
+from colorkit.gan import build_gan, fit_gan
+from colorkit.models import build_model
+from colorkit.models.vgg import VGG
+from colorkit.notebook import NotebookRun
+from colorkit.profiles import get_profile
+from colorkit.train import TrainConfig, fit, predict_ab
+
+matplotlib.use("Agg")
+torch.set_num_threads(1)
+
+
+# ---------------------------------------------------------------- the final table
+
+def _judged(name: str, top1: float) -> dict:
+    return {"name": name, "top1": top1, "confidence": top1 / 2, "frechet": 10 * (1 - top1), "rmse_ab": 99.0}
+
+
+def _write_results(run_dir, notebook: str, **payload) -> None:
+    (run_dir / "results").mkdir(parents=True, exist_ok=True)
+    (run_dir / "results" / f"{notebook}.json").write_text(json.dumps({"notebook": notebook, **payload}))
+
+
+@pytest.fixture
+def run_with_results(tmp_path):
+    _write_results(tmp_path, "01_mlp_baseline", table=[{"model": "MLP", "rmse_ab": 12.0},
+                                                       {"model": "CNN (tanh)", "rmse_ab": 10.0}])
+    _write_results(tmp_path, "03_classification", table=[{"model": "soft, mode", "rmse_ab": 14.0},
+                                                         {"model": "soft, T=0.89", "rmse_ab": 11.0}])
+    _write_results(tmp_path, "06_vgg_evaluation", table=[{"model": "VGG transfer, mode", "rmse_ab": 13.0}],
+                   judge_rows=[_judged("grayscale", 0.2), _judged("mlp", 0.3), _judged("cnn_tanh", 0.35),
+                               _judged("soft_mode", 0.5), _judged("soft_mode, T=0.89", 0.55),
+                               _judged("vgg_transfer_mode", 0.45), _judged("ground_truth", 0.8)])
+    _write_results(tmp_path, "07_turing_test", table=[{"model": "soft_mode", "fooling_rate": 0.25}])
+    return tmp_path
+
+
+def test_final_table_merges_judge_columns_where_names_match(run_with_results):
+    rows = runner.final_table(run_with_results)
+    by = {(r["notebook"], r["model"]): r for r in rows}
+    assert [r["model"] for r in rows] == ["MLP", "CNN (tanh)", "soft, mode", "soft, T=0.89", "VGG transfer, mode",
+                                          "grayscale", "soft_mode, T=0.89", "ground_truth", "soft_mode"]
+    mlp = by["01_mlp_baseline", "MLP"]
+    assert mlp == {"notebook": "01_mlp_baseline", "model": "MLP", "rmse_ab": 12.0, "top1": 0.3, "confidence": 0.15,
+                   "frechet": pytest.approx(7.0)}  # the notebook's own rmse_ab wins over the judge's
+    assert by["01_mlp_baseline", "CNN (tanh)"]["top1"] == 0.35
+    assert by["03_classification", "soft, mode"]["top1"] == 0.5  # "soft, mode" -> checkpoint soft_mode
+    assert "top1" not in by["03_classification", "soft, T=0.89"]  # "soft_t_0.89" was never a checkpoint
+    assert by["06_vgg_evaluation", "VGG transfer, mode"]["top1"] == 0.45
+    assert by["06_vgg_evaluation", "grayscale"] == {"notebook": "06_vgg_evaluation", "model": "grayscale", **{
+        k: v for k, v in _judged("grayscale", 0.2).items() if k != "name"}}
+    assert by["07_turing_test", "soft_mode"] == {"notebook": "07_turing_test", "model": "soft_mode",
+                                                 "fooling_rate": 0.25, "top1": 0.5, "confidence": 0.25, "frechet": 5.0,
+                                                 "rmse_ab": 99.0}
+
+
+def test_write_final_table_files(run_with_results):
+    rows, text = runner.write_final_table(run_with_results)
+    assert (run_with_results / "final_table.md").read_text() == text + "\n"
+    saved = json.loads((run_with_results / "final_table.json").read_text())
+    assert saved["rows"] == rows
+    assert saved["columns"] == ["notebook", "model", "rmse_ab", "top1", "confidence", "frechet", "fooling_rate"]
+    lines = text.splitlines()
+    assert lines[0] == "| notebook | model | rmse_ab | top1 | confidence | frechet | fooling_rate |"
+    assert "| 01_mlp_baseline | MLP | 12.000 | 0.300 | 0.150 | 7.000 |  |" in lines
+    assert "| 06_vgg_evaluation | ground_truth | 99.000 | 0.800 | 0.400 | 2.000 |  |" in lines
+    assert len(lines) == 2 + len(rows)
+    empty = run_with_results / "empty"
+    empty.mkdir()
+    assert runner.write_final_table(empty) == ([], "(no results)")
+
+
+@pytest.mark.parametrize("name", ["CNN (tanh)", "soft, mode", "one-hot, mode", "L2, YCbCr", "Zhang net, L2",
+                                  "soft_mode, T=0.89", "VGG transfer, mode", "regression (cnn_sigmoid)"])
+def test_slug_is_the_checkpoint_rule(tmp_path, name):
+    nb = NotebookRun("x", get_profile("smoke"), torch.device("cpu"), tmp_path, 0, None)
+    assert runner.slug(name) == nb.checkpoint_path(name).stem
+
+
+def test_stand_in_names_are_the_candidates_seed_004_looks_for():
+    assert runner.slug(E.TRANSFER_NAME) in E.SEED_004_CANDIDATES["vgg_transfer"]
+    for kind, name, _, _ in E.SEED_004_PLAN:
+        key = "regression" if kind == "regression" else "classification"
+        assert runner.slug(name) in E.SEED_004_CANDIDATES[key]
+        assert E.default_decoding(runner.slug(name)) == ("mode" if kind == "classifier" else "annealed")
+
+
+def test_run_notebooks_prints_the_final_table(tmp_path, monkeypatch, capsys):
+    import papermill
+
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    book = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell('# parameters\nprofile = "smoke"\nrun_dir = None\n')
+    params.metadata["tags"] = ["parameters"]
+    book.cells = [params]
+    book.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(book, folder / "06_judge.ipynb")
+
+    def fake_execute(source, target, parameters, **kwargs):  # what notebook 06 leaves in the run folder
+        _write_results(tmp_path / "run", "06_judge", table=[{"model": "CNN (tanh)", "rmse_ab": 10.0}],
+                       judge_rows=[_judged("cnn_tanh", 0.4), _judged("grayscale", 0.1)])
+
+    monkeypatch.setattr(papermill, "execute_notebook", fake_execute)
+    rows = runner.run_notebooks("smoke", run_dir=tmp_path / "run", folder=folder)
+    assert rows == [{"notebook": "06_judge", "model": "CNN (tanh)", "rmse_ab": 10.0}]  # unchanged return value
+    out = capsys.readouterr().out
+    assert "| 06_judge | CNN (tanh) | 10.000 | 0.400 | 0.200 | 6.000 |" in out
+    assert "| 06_judge | grayscale | 99.000 | 0.100 |" in out
+    assert (tmp_path / "run" / "final_table.md").is_file() and (tmp_path / "run" / "results.md").is_file()
+
+
+# ---------------------------------------------------------------- the run's colorizers
+
+def _images(n: int, seed: int = 0) -> ImageSet:
+    g = torch.Generator().manual_seed(seed)
+    x = torch.nn.functional.interpolate(torch.rand(n, 3, 8, 8, generator=g), size=32, mode="bilinear")
+    return ImageSet((x * 255).round().to(torch.uint8), torch.arange(n) % 4, ["a", "b", "c", "d"], "tiny", "test")
+
+
+def _train(folder, name: str, preset: str, **cfg):
+    model = build_model(preset, width=0.125)
+    fit(model, _images(4), None, TrainConfig(epochs=1, batch_size=4, checkpoint=folder / f"{name}.pt", **cfg),
+        device="cpu", progress=False)
+    return model
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    run = tmp_path_factory.mktemp("run")
+    ckpt = run / "checkpoints"
+    models = {"soft_mode": _train(ckpt, "soft_mode", "zhang_simplified", loss="ce"),
+              "l2_sigmoid": _train(ckpt, "l2_sigmoid", "cnn_sigmoid"),
+              "l2_ycbcr": _train(ckpt, "l2_ycbcr", "cnn_tanh", color_space="ycbcr")}
+    G, D, cfg = build_gan("dcgan", "cnn_tanh", width=0.125, epochs=1, batch_size=4, checkpoint=ckpt / "dcgan.pt")
+    fit_gan(G, D, _images(4), cfg=cfg, device="cpu", progress=False)  # notebook 05's generators: fit checkpoints
+    models["dcgan"] = G
+    save_checkpoint(ckpt / "judge-smoke.pt", {"kind": "judge", "model": VGG("vgg11", width=0.125).state_dict()})
+    broken = load_checkpoint(ckpt / "soft_mode.pt")
+    broken["spec"] = {**broken["spec"], "width": 0.25}  # weights of another width: load_state_dict fails
+    save_checkpoint(ckpt / "broken.pt", broken)
+    return run, models
+
+
+def test_load_run_colorizers_names_and_skips(run_dir):
+    run, _ = run_dir
+    with pytest.warns(RuntimeWarning, match=r"load_run_colorizers: skipping broken.pt"):
+        found = E.load_run_colorizers(run, "cpu")
+    assert list(found) == ["dcgan", "l2_sigmoid", "l2_ycbcr", "soft_mode", "soft_mode, T=0.38", "soft_mode, T=0.89"]
+    assert {n: (c.source, c.kind, c.method, c.T, c.space) for n, c in found.items()} == {
+        "dcgan": ("dcgan", "regression", "annealed", 0.38, "lab"),
+        "l2_sigmoid": ("l2_sigmoid", "regression", "annealed", 0.38, "lab"),
+        "l2_ycbcr": ("l2_ycbcr", "regression", "annealed", 0.38, "ycbcr"),
+        "soft_mode": ("soft_mode", "classifier", "mode", 0.38, "lab"),
+        "soft_mode, T=0.38": ("soft_mode", "classifier", "annealed", 0.38, "lab"),
+        "soft_mode, T=0.89": ("soft_mode", "classifier", "annealed", 0.89, "lab")}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert list(E.load_run_colorizers(run, "cpu", temperatures=(0.5,)))[3:] == ["soft_mode", "soft_mode, T=0.5"]
+    with pytest.raises(FileNotFoundError, match="load_run_colorizers: run_dir"):
+        E.load_run_colorizers(run / "nothing", "cpu")
+
+
+def test_decoded_colorizers_match_predict_ab(run_dir):
+    run, models = run_dir
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        found = E.load_run_colorizers(run, "cpu")
+    L, _ = split_lab(uint8_to_float(_images(3, seed=1).images))  # (3, 1, 32, 32)
+    soft = models["soft_mode"].eval()
+    torch.testing.assert_close(found["soft_mode"](L), predict_ab(soft, L, method="mode"))
+    torch.testing.assert_close(found["soft_mode, T=0.89"](L), predict_ab(soft, L, T=0.89))
+    torch.testing.assert_close(found["l2_sigmoid"](L), predict_ab(models["l2_sigmoid"].eval(), L))
+    torch.testing.assert_close(found["dcgan"](L), predict_ab(models["dcgan"].eval(), L))
+    ycc = models["l2_ycbcr"].eval()  # chroma in YCbCr, converted to Lab ab as experiment._lab_predictor does
+    expected = rgb_to_lab(from_luma_chroma(L, predict_ab(ycc, L), "ycbcr"))[:, 1:]
+    torch.testing.assert_close(found["l2_ycbcr"](L), expected)
+    assert found["soft_mode"](L).shape == (3, 2, 32, 32)  # decoded at 1/4, upsampled to L's size
+
+
+def test_decodings_share_one_network_run_per_batch():
+    model = build_model("zhang_simplified", width=0.125).eval()
+    calls = []
+    model.register_forward_hook(lambda *_: calls.append(1))
+    views = E.decodings(model, "rebalanced_ours", temperatures=(0.2, 0.38, 0.89))
+    assert list(views) == ["rebalanced_ours", "rebalanced_ours, mode", "rebalanced_ours, T=0.2",
+                           "rebalanced_ours, T=0.89"]  # T = 0.38 is the plain name's decoding
+    L = 100 * torch.rand(2, 1, 32, 32)
+    outs = [v(L) for v in views.values()]
+    assert len(calls) == 1  # four decodings, one forward pass
+    views["rebalanced_ours"](L.clone())  # a new batch runs the network again
+    assert len(calls) == 2
+    torch.testing.assert_close(outs[0], predict_ab(model, L, T=0.38))
+    torch.testing.assert_close(outs[1], predict_ab(model, L, method="mode"))
+    assert not torch.allclose(outs[2], outs[3])
+    with pytest.raises(ValueError, match=r"decodings: temperatures must be > 0"):
+        E.decodings(model, "x", temperatures=(0.0,))
+
+
+@pytest.mark.parametrize("name, method", [("soft_mode", "mode"), ("one-hot_mode", "mode"), ("soft, mean", "mean"),
+                                          ("rebalanced_ours", "annealed"), ("unimodal", "annealed"),
+                                          ("07_compact_classifier", "annealed")])
+def test_default_decoding(name, method):
+    assert E.default_decoding(name) == method
+
+
+# ---------------------------------------------------------------- seed 004, sweeps and examples
+
+def _views(**kinds) -> dict:
+    reg, cls = build_model("cnn_sigmoid", width=0.125), build_model("zhang_simplified", width=0.125)
+    out = {}
+    for name, kind in kinds.items():
+        out.update(E.decodings(reg if kind == "r" else cls, name))
+    return out
+
+
+def test_seed_004_stand_ins_prefer_the_candidates():
+    views = _views(mlp="r", l2_sigmoid="r", compact="c", soft_mode="c", vgg_transfer_mode="c")
+    assert E.seed_004_stand_ins(views) == {
+        "grayscale": "grayscale", "regression": "l2_sigmoid", "classification": "soft_mode",
+        "annealed_mean": "soft_mode, T=0.89", "vgg_transfer": "vgg_transfer_mode", "ground_truth": "ground_truth"}
+    fallback = E.seed_004_stand_ins(_views(mlp="r", rebalanced_ours="c", vgg_transfer_mode="c"))
+    assert (fallback["regression"], fallback["classification"], fallback["annealed_mean"]) == (
+        "mlp", "rebalanced_ours, mode", "rebalanced_ours, T=0.89")  # never the transfer net as "classification"
+    none = E.seed_004_stand_ins(_views(mlp="r"))
+    assert none["classification"] is none["annealed_mean"] is none["vgg_transfer"] is None
+
+
+def test_seed_004_comparison_rows():
+    rows = [{"name": "grayscale", "top1": 0.1, "confidence": 0.2, "frechet": 3.0, "rmse_ab": 9.0},
+            {"name": "soft_mode", "top1": 0.4, "confidence": 0.5, "frechet": 1.0, "rmse_ab": 5.0}]
+    table = E.seed_004_comparison(rows, {"grayscale": "grayscale", "classification": "soft_mode", "regression": None})
+    assert table == [
+        {"name": "grayscale", "model": "grayscale", "top1": 0.1, "confidence": 0.2, "frechet": 3.0,
+         "seed_004_top1": 0.22},
+        {"name": "classification", "model": "soft_mode", "top1": 0.4, "confidence": 0.5, "frechet": 1.0,
+         "seed_004_top1": 0.57},
+        {"name": "regression", "model": None, "seed_004_top1": 0.46}]
+
+
+def test_temperature_sweep_rows_and_plot():
+    judge = VGG("vgg11", num_classes=4, width=0.125).eval()
+    views = _views(l2_sigmoid="r", soft_mode="c")
+    sweep = E.judge_temperature_sweep(judge, _images(8), views, ["soft_mode", None], [0.89, 0.2], device="cpu")
+    assert [(r["name"], r["T"], r["method"]) for r in sweep] == [
+        ("grayscale", None, None), ("soft_mode", 0.0, "mode"), ("soft_mode, T=0.2", 0.2, "annealed"),
+        ("soft_mode, T=0.89", 0.89, "annealed"), ("ground_truth", None, None)]
+    fig = E.plot_accuracy_vs_temperature(sweep)
+    ax = fig.axes[0]
+    assert list(ax.lines[0].get_xdata()) == [0.2, 0.89]  # sorted by T; the mode is a separate marker at 0
+    assert list(ax.lines[1].get_xdata()) == [0.0]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["soft_mode", "grayscale", "ground truth"]
+    with pytest.raises(ValueError, match="judge_temperature_sweep: no classifier named 'l2_sigmoid'"):
+        E.judge_temperature_sweep(judge, _images(8), views, ["l2_sigmoid"], [0.5], device="cpu")
+
+
+def test_fixed_examples_and_plot():
+    labels = torch.tensor([0, 1, 2, 3, 0, 1])
+    ex = torch.zeros(6, 3, 32, 32, dtype=torch.uint8)
+    rows = [{"name": "grayscale", "example_predictions": torch.tensor([1, 1, 0, 0, 1, 0]), "examples": ex},
+            {"name": "a", "example_predictions": torch.tensor([0, 0, 0, 3, 1, 0]), "examples": ex},
+            {"name": "b", "example_predictions": torch.tensor([1, 1, 2, 0, 1, 0]), "examples": ex},
+            {"name": "ground_truth", "example_predictions": labels, "examples": ex}]
+    # grayscale wrong at 0, 2, 3, 4, 5; fixed by a at 0, 3; by b at 2; nobody fixes 4 or 5; grayscale right at 1
+    index, n_fixed = E.fixed_examples(rows, labels, n=8)
+    assert index.tolist() == [0, 2, 3, 4, 5, 1] and n_fixed == 3
+    index, n_fixed = E.fixed_examples(rows, labels, n=2, fixer="b")
+    assert index.tolist() == [2, 0] and n_fixed == 1
+    fig = E.plot_examples(rows, labels, ["w", "x", "y", "z"], index)
+    assert len(fig.axes) == 8
+    assert [ax.get_xlabel() for ax in fig.axes[:2]] == ["w", "x"]  # grayscale's classes at images 2 and 0
+    assert fig.axes[0].xaxis.label.get_color() == "tab:red" and fig.axes[2].xaxis.label.get_color() == "tab:red"
+    assert fig.axes[4].xaxis.label.get_color() == "tab:green"  # b gets image 2 right
+
+
+def test_imagenet_judge_status(tmp_path, monkeypatch):
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
+    use, why = E.imagenet_judge_status("auto", "cuda")
+    assert not use and "absent" in why
+    path = J.imagenet_weights_path("vgg16_bn")
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"")
+    assert [E.imagenet_judge_status(s, d)[0] for s, d in
+            [("auto", "cpu"), ("auto", "cuda"), (True, "cpu"), (False, "cuda")]] == [False, True, True, False]
+    with pytest.raises(ValueError, match="imagenet_judge_status: setting must be True, False or 'auto'"):
+        E.imagenet_judge_status("yes", "cpu")
+
+
+def test_train_colorizers_transfers_the_judge(tmp_path):
+    judge = VGG("vgg11", num_classes=4, width=0.125).eval()
+    profile = get_profile("smoke", epochs=1, batch_size=8)
+    nb = NotebookRun("06_test", profile, torch.device("cpu"), tmp_path, 0, None)
+    train, test = _images(8), _images(4, seed=1)
+    others = _views(mlp="r", soft_mode="c")  # the run already has a regressor and a classifier
+    exps = E.train_colorizers(judge, train, test, nb, others)
+    assert [e.name for e in exps] == [E.TRANSFER_NAME]
+    spec = load_checkpoint(tmp_path / "checkpoints" / "vgg_transfer_mode.pt")["spec"]
+    assert (spec["name"], spec["cfg"], spec["width"], spec["output_stride"]) == ("vgg_transfer", "vgg11", 0.125, 4)
+    assert exps[0].method == "mode" and "rmse_ab" in exps[0].row
+    # its own checkpoints do not count as the run's: a re-run resumes them and reports them again
+    again = E.train_colorizers(judge, train, test, nb, {**_views(vgg_transfer_mode="c"), **_views(mlp="r")})
+    assert [e.name for e in again] == [E.SEED_004_PLAN[1][1], E.TRANSFER_NAME]
+    assert again[1].history.train_loss == exps[0].history.train_loss  # resumed, not retrained
+    assert [e.name for e in E.train_colorizers(judge, train, test, nb, others)] == [e.name for e in again]
