@@ -16,6 +16,7 @@ class Profile:
     batch_size: int
     width: float  # channel multiplier for the CNNs (1.0 = the published widths)
     gan_epochs: int  # passes per GAN variant (adversarial training is slower per epoch)
+    gan_n_train: int  # training images per GAN variant (seven variants train in notebook 05)
     judge_epochs: int  # epochs for the VGG judge of notebook 06
     description: str
 
@@ -23,15 +24,16 @@ class Profile:
 PROFILES: dict[str, Profile] = {
     # CI on 2 CPU cores: every notebook well under 90 s; numbers mean nothing, code paths all run.
     "smoke": Profile("smoke", n_train=256, n_test=64, image_size=32, epochs=1, batch_size=64,
-                     width=0.125, gan_epochs=1, judge_epochs=1,
+                     width=0.125, gan_epochs=1, gan_n_train=128, judge_epochs=1,
                      description="CI: tiny widths, a few hundred images, checks that everything runs"),
     # A laptop CPU in minutes: small models, enough data for the effects to start to show.
     "cpu": Profile("cpu", n_train=5000, n_test=1000, image_size=32, epochs=4, batch_size=128,
-                   width=0.25, gan_epochs=3, judge_epochs=4,
+                   width=0.25, gan_epochs=3, gan_n_train=5000, judge_epochs=4,
                    description="laptop CPU: minutes per notebook, the effects already visible"),
-    # One H100/H200: all of CIFAR-10 and the published widths.
+    # One H100/H200: all of CIFAR-10 and the published widths. GANs: 6 epochs, since the seven variants cost
+    # 26 GFLOP per image together (torch flop counter): ~14 PFLOP at 10 epochs, over 10 minutes below 25 TFLOP/s.
     "full": Profile("full", n_train=50000, n_test=10000, image_size=32, epochs=15, batch_size=256,
-                    width=1.0, gan_epochs=10, judge_epochs=40,
+                    width=1.0, gan_epochs=6, gan_n_train=50000, judge_epochs=40,
                     description="one GPU: all of CIFAR-10, published widths"),
 }
 

@@ -1,6 +1,7 @@
 """Plots the notebooks share: image grids, the ab plane, distributions over the 313 bins, curves."""
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
 import matplotlib.pyplot as plt
@@ -207,4 +208,40 @@ def plot_temperature_sweep(sweep: Sequence[dict], marks: Sequence[float] = (0.38
     lines = ax.get_legend_handles_labels()
     more = twin.get_legend_handles_labels()
     ax.legend(lines[0] + more[0], lines[1] + more[1], fontsize=8, loc="center right")
+    return fig
+
+
+def smooth_curve(values: list[float], points: int = 100) -> tuple[list[float], list[float]]:
+    """(training progress in (0, 1], running means) of a per-update curve, about `points` of them."""
+    if not values:  # e.g. G of an n_critic = 5 run that had fewer than 5 steps
+        return [], []
+    v = np.asarray(values, dtype=float)
+    k = max(1, len(v) // points)
+    means = np.convolve(v, np.ones(k) / k, mode="valid")  # (len - k + 1,)
+    return list((np.arange(len(means)) + k) / len(v)), list(means)
+
+
+def plot_gan_histories(histories: dict, size: float = 2.6):
+    """One panel per adversarial run (D's loss and G's adversarial term), then every run's L1 term and val RMSE ab."""
+    if not histories:
+        raise ValueError("plot_gan_histories: histories is empty; expected {name: GANHistory}")
+    adversarial = {name: h for name, h in histories.items() if h.d_loss_step}
+    n = len(adversarial) + 2
+    cols = min(4, n)
+    fig, axes = plt.subplots(math.ceil(n / cols), cols, figsize=(cols * size, math.ceil(n / cols) * size * 0.8),
+                             squeeze=False, layout="constrained")
+    for ax, (name, h) in zip(axes.flat, adversarial.items()):
+        ax.plot(*smooth_curve(h.d_loss_step), label="D loss")
+        ax.plot(*smooth_curve(h.g_adv_step), label="G adversarial")  # x: progress, so n_critic > 1 lines up
+        ax.set_title(name, fontsize=9), ax.legend(fontsize=7)
+    l1_ax, val_ax = axes.flat[len(adversarial)], axes.flat[len(adversarial) + 1]
+    for name, h in histories.items():
+        l1_ax.plot(*smooth_curve(h.g_l1_step), label=name, lw=1)
+        val_ax.plot(range(1, len(h.val_rmse_ab) + 1), h.val_rmse_ab, "o-", label=name, ms=3)
+    l1_ax.set_title("G: L1 term (unweighted)", fontsize=9), val_ax.set_title("G: val RMSE ab", fontsize=9)
+    val_ax.set_xlabel("epoch", fontsize=8), val_ax.legend(fontsize=6)
+    for ax in axes.flat[:len(adversarial) + 1]:
+        ax.set_xlabel("training progress", fontsize=8)
+    for ax in axes.flat[n:]:
+        ax.axis("off")
     return fig

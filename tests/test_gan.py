@@ -323,3 +323,69 @@ def test_bf16_autocast_on_cpu_keeps_losses_finite():
         G, D = _players(variant)
         h = fit_gan(G, D, _images(16), cfg=_cfg(variant, amp="bf16", n_critic=1), progress=False)
         assert all(math.isfinite(v) for v in h.d_loss_step + h.g_loss_step)
+
+
+# ---------------------------------------------------------------- notebook helpers
+
+def _notebook(tmp_path, **profile):
+    from colorkit.notebook import start_notebook
+    from colorkit.profiles import get_profile
+
+    return start_notebook("05_test", {"profile": get_profile("smoke", **profile), "run_dir": tmp_path, "device": "cpu"})
+
+
+def test_run_gan_trains_checkpoints_resumes_and_evaluates(tmp_path):
+    from colorkit.gan import run_gan
+
+    nb = _notebook(tmp_path, gan_epochs=2, batch_size=8)
+    G = build_model("cnn_tanh", width=0.125)
+    exp = run_gan("LS GAN", "lsgan", _images(16), _images(8, seed=1), nb, G, progress=False, n_layers=2, n_samples=4)
+    assert exp.model is G and exp.extra["variant"] == "lsgan" and exp.extra["config"].epochs == 2
+    assert len(exp.history.d_loss_step) == 4 and len(exp.history.val_rmse_ab) == 2  # 16 images / 8 = 2 steps x 2
+    assert exp.row["model"] == "LS GAN" and exp.row["params"] == sum(p.numel() for p in G.parameters())
+    assert 0 < exp.row["rmse_ab"] < 200 and exp.row["train_s"] == pytest.approx(sum(exp.history.epoch_seconds))
+    path = nb.checkpoint_path("LS GAN")
+    assert path.name == "ls_gan.pt" and load_checkpoint(path)["discriminator_spec"]["n_layers"] == 2
+    assert sorted(p.name for p in (tmp_path / "samples").iterdir()) == ["lsgan_epoch001.png", "lsgan_epoch002.png"]
+    G2, meta = load_model(path, device="cpu")
+    L = targets.luma_chroma(_images(4, seed=2))[0]
+    with torch.no_grad():
+        assert torch.equal(G2(L), G.eval()(L)) and meta["epoch"] == 2
+    again = run_gan("LS GAN", "lsgan", _images(16), _images(8, seed=1), nb, build_model("cnn_tanh", width=0.125),
+                    progress=False, n_layers=2, n_samples=4)  # resumes at epoch 2 of 2: nothing left to train
+    assert again.history.d_loss_step == exp.history.d_loss_step and again.row["rmse_ab"] == pytest.approx(exp.row["rmse_ab"])
+
+
+def test_run_gan_baseline_is_sized_by_the_profile(tmp_path):
+    from colorkit.gan import run_gan
+
+    nb = _notebook(tmp_path, gan_epochs=1, batch_size=4, width=0.125)
+    exp = run_gan("GAN L2", "l2", _images(8), _images(4, seed=1), nb, "cnn_tanh", progress=False)
+    assert exp.extra["discriminator"] is None and not exp.history.d_loss_step and len(exp.history.g_l2_step) == 2
+    assert exp.extra["config"].batch_size == 4 and exp.extra["config"].lambda_l2 == 100.0
+    assert (tmp_path / "checkpoints" / "gan_l2.pt").exists()
+    with pytest.raises(ValueError, match="unknown variant"):
+        run_gan("x", "pix2pix", _images(8), _images(4), nb, "cnn_tanh", progress=False)
+
+
+def test_plot_histories_panels_and_lines():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from colorkit.gan import GANHistory
+    from colorkit.viz import plot_gan_histories, smooth_curve
+
+    xs, ys = smooth_curve([1.0, 2.0, 3.0, 4.0, 5.0, 6.0], points=3)  # window 2: running means of pairs
+    assert xs == pytest.approx([2 / 6, 3 / 6, 4 / 6, 5 / 6, 1.0]) and ys == pytest.approx([1.5, 2.5, 3.5, 4.5, 5.5])
+    assert smooth_curve([]) == ([], [])
+    adv = GANHistory(d_loss_step=[1.0, 0.9, 0.8, 0.7], g_adv_step=[0.5], g_l1_step=[0.3], val_rmse_ab=[12.0])
+    wgan = GANHistory(d_loss_step=[0.1, 0.0], g_l1_step=[], val_rmse_ab=[14.0])  # no G update yet (n_critic)
+    base = GANHistory(g_l1_step=[0.4, 0.3], val_rmse_ab=[13.0, 11.0])
+    fig = plot_gan_histories({"DCGAN": adv, "WGAN": wgan, "GAN L1": base})
+    axes = fig.axes
+    assert len(axes) == 4 and [a.get_title() for a in axes[:2]] == ["DCGAN", "WGAN"]
+    assert [len(line.get_xdata()) for line in axes[0].lines] == [4, 1]  # D loss per update, G's single update
+    assert len(axes[2].lines) == 3 and list(axes[3].lines[2].get_ydata()) == [13.0, 11.0]
+    plt.close(fig)
+    with pytest.raises(ValueError, match="plot_gan_histories: histories is empty"):
+        plot_gan_histories({})
