@@ -22,7 +22,7 @@ def train_config(profile: Profile, seed: int = 0, **overrides: Any) -> TrainConf
     unknown = sorted(set(overrides) - names)
     if unknown:
         raise ValueError(f"train_config: unknown option(s) {', '.join(unknown)}; valid: {', '.join(sorted(names))}")
-    base = {"epochs": profile.epochs, "batch_size": profile.batch_size, "seed": seed}
+    base = {"epochs": profile.epochs, "batch_size": profile.batch_size, "seed": seed, "profile": profile.name}
     return TrainConfig(**{**base, **overrides})
 
 

@@ -66,6 +66,7 @@ class TrainConfig:
     seed: int = 0
     checkpoint: str | os.PathLike | None = None  # written atomically each epoch; resumed from when it exists
     log_every: int = 10  # steps between loss read-backs (one device sync each)
+    profile: str | None = None  # the run profile, recorded in checkpoints for `colorkit info`; no effect on training
 
     def __post_init__(self) -> None:
         for name, valid in (("optimizer", tuple(OPTIMIZERS)), ("loss", LOSSES), ("color_space", COLOR_SPACES),

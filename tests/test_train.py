@@ -259,3 +259,14 @@ def test_history_round_trips_and_plots():
     assert [line.get_label() for line in ax.get_lines()] == ["train (step)", "train (epoch)", "validation"]
     assert list(ax.get_lines()[0].get_xdata()) == [0.5, 1.0, 1.5, 2.0]  # steps placed in epoch units
     matplotlib.pyplot.close(ax.figure)
+
+
+def test_checkpoint_records_profile_data_and_size_for_colorkit_info(tmp_path):
+    from colorkit.experiment import train_config
+    from colorkit.profiles import get_profile
+
+    cfg = train_config(get_profile("smoke"), seed=3, epochs=1, batch_size=8, checkpoint=tmp_path / "m.pt")
+    fit(_ab_model(), _images(16), None, cfg, progress=False)
+    raw = torch.load(tmp_path / "m.pt", weights_only=True)
+    assert raw["config"]["profile"] == "smoke" and raw["config"]["seed"] == 3
+    assert raw["image_size"] == 16 and raw["spec"]["name"] == "mlp"
