@@ -1,4 +1,4 @@
-"""The `colorkit` command: run the notebooks, list profiles and notebooks."""
+"""The `colorkit` command: run the notebooks, list profiles and notebooks, colorize photos, describe checkpoints."""
 from __future__ import annotations
 
 import argparse
@@ -36,7 +36,42 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("profiles", help="list the run profiles")
     sub.add_parser("notebooks", help="list the numbered notebooks")
+
+    colorize = sub.add_parser("colorize", help="colour your own photos with a trained checkpoint (exit 1 when "
+                              "some files were skipped, 2 on bad arguments or a bad checkpoint)")
+    colorize.add_argument("inputs", nargs="+", metavar="PHOTO_OR_FOLDER", help="image files and/or folders of them")
+    colorize.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="where <stem>_colorized.png go")
+    colorize.add_argument("--model", required=True, metavar="CHECKPOINT", help="a checkpoint written by training")
+    colorize.add_argument("--temperature", type=float, default=0.38, help="annealed-mean T (classifiers only)")
+    colorize.add_argument("--device", default=None, help="cuda, cpu, ... (default: CUDA when available)")
+    colorize.add_argument("--batch-size", type=int, default=16)
+    colorize.add_argument("--size", type=int, default=None, help="the model's input side (default: its training one)")
+    info = sub.add_parser("info", help="describe a checkpoint: model, options, training data, profile, metrics")
+    info.add_argument("checkpoint", metavar="CKPT")
     return parser
+
+
+def _one_line(exc: BaseException, limit: int = 400) -> str:
+    """An exception's message on one line, shortened: CLI errors are one line, never a traceback."""
+    text = " ".join(str(exc).split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _photos_command(args: argparse.Namespace) -> int:
+    """`colorkit colorize` and `colorkit info`: 0 done, 1 some photos skipped, 2 bad input or checkpoint."""
+    from .colorize import colorize_photos, format_info
+
+    try:
+        if args.command == "info":
+            print(format_info(args.checkpoint))
+            return 0
+        report = colorize_photos(args.inputs, args.output, args.model, temperature=args.temperature,
+                                 device=args.device, batch_size=args.batch_size, image_size=args.size)
+    except (ValueError, FileNotFoundError, RuntimeError) as exc:  # CheckpointError is a ValueError
+        print(f"colorkit {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    print(report)
+    return 1 if report.skipped else 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
         for p in PROFILES.values():
             print(f"{p.name:6s} {p.description} (train {p.n_train}, test {p.n_test}, epochs {p.epochs})")
         return 0
+    if args.command in ("colorize", "info"):
+        return _photos_command(args)
     from . import runner
 
     if args.command == "notebooks":

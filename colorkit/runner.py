@@ -12,7 +12,10 @@ from .notebook import RESULTS_DIR, repo_root
 from .profiles import get_profile
 
 NOTEBOOK_PATTERN = re.compile(r"^(\d\d)_[\w-]+\.ipynb$")
-COMMON_PARAMETERS = ("profile", "data", "seed", "run_dir")  # passed to every notebook that declares them
+COMMON_PARAMETERS = ("profile", "data", "seed", "run_dir")
+# A bound on one cell, far above any cell's need at `full` (<= 10 min a notebook): a cell that builds an
+# ipywidgets widget can very rarely stall nbclient until the timeout (nbclient issue #312), never forever.
+CELL_TIMEOUT_S = 1800  # passed to every notebook that declares them
 TABLE_COLUMNS = ("notebook", "model", "rmse_ab", "rmse_rgb", "psnr", "ssim", "auc", "colorfulness", "top1")
 # The run's final table adds the judge's other columns (notebook 06) and the Turing test's (notebook 07).
 FINAL_COLUMNS = (*TABLE_COLUMNS, "top1_imagenet", "confidence", "frechet", "fooling_rate")
@@ -82,7 +85,8 @@ def run_notebooks(profile: str = "cpu", notebooks: list[str] | None = None, run_
         print(f"[{i}/{len(plans)}] {path.stem} ...", flush=True)
         start = time.time()
         papermill.execute_notebook(str(path), str(run_dir / "executed" / path.name), parameters=params,
-                                   cwd=str(path.parent), progress_bar=False, kernel_name="python3")
+                                   cwd=str(path.parent), progress_bar=False, kernel_name="python3",
+                                   execution_timeout=CELL_TIMEOUT_S)
         print(f"[{i}/{len(plans)}] {path.stem} done in {time.time() - start:.1f} s", flush=True)
     rows = collect_results(run_dir)
     table = format_table(rows)

@@ -422,7 +422,7 @@ def main(argv: list[str] | None = None) -> int:
         cfg = TrainConfig(epochs=args.epochs or profile.epochs, batch_size=args.batch_size or profile.batch_size,
                           optimizer=args.optimizer, lr=args.lr, loss=args.loss, color_space=args.color_space,
                           target_blur=args.target_blur, augment=args.augment, seed=args.seed,
-                          checkpoint=args.checkpoint)
+                          checkpoint=args.checkpoint, profile=profile.name)
         history = fit(model, train_set, val_set, cfg, progress=not args.no_progress)
         print(f"rank {rank}/{world}: weights sha256 {weights_digest(model)}", flush=True)
         if rank == 0 and history.train_loss:
