@@ -23,7 +23,7 @@ class Profile:
 
 PROFILES: dict[str, Profile] = {
     # CI on 2 CPU cores: every notebook well under 90 s; numbers mean nothing, code paths all run.
-    "smoke": Profile("smoke", n_train=256, n_test=64, image_size=32, epochs=1, batch_size=64,
+    "smoke": Profile("smoke", n_train=128, n_test=64, image_size=32, epochs=1, batch_size=64,
                      width=0.125, gan_epochs=1, gan_n_train=128, judge_epochs=1,
                      description="CI: tiny widths, a few hundred images, checks that everything runs"),
     # A laptop CPU in minutes: small models, enough data for the effects to start to show.

@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from colorkit.checkpoint import load_checkpoint
+from colorkit.profiles import get_profile
 from colorkit.train import load_model, shard_indices, weights_digest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,6 +45,7 @@ def test_torchrun_two_ranks_train_identical_weights_and_one_checkpoint(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.pt"]  # one checkpoint, no temp files left
     state = load_checkpoint(tmp_path / "out.pt")
     assert state["epoch"] == 1 and state["dataset"] == "embedded photo patches"
-    assert len(state["history"]["train_loss_step"]) == 2  # 256 images / 2 ranks / 64 a batch
+    steps = get_profile("smoke").n_train // 2 // 64  # the smoke images, halved between 2 ranks, 64 a batch
+    assert len(state["history"]["train_loss_step"]) == steps
     model, _ = load_model(tmp_path / "out.pt", device="cpu")
     assert weights_digest(model) == digests["0"]  # rank 0 wrote what both ranks hold
