@@ -28,7 +28,7 @@ from ._checks import check_positive
 from .checkpoint import load_checkpoint, save_checkpoint
 from .models.discriminator import (backward_step, build_discriminator, check_discriminator, discriminator_step,
                                    generator_adversarial_loss)
-from .train import (AMP_MODES, AUGMENT, TrainingDiverged, _amp_dtype, _checkpoint_state, _epoch_seed, _images,
+from .train import (AMP_MODES, AUGMENT, TrainingDiverged, _amp_dtype, _checkpoint_state, _epoch_seed, device_images,
                     _resolve_device, _resume)
 
 VARIANTS = ("dcgan", "lsgan", "ebgan", "wgan", "wgan_gp", "l1", "l2")
@@ -278,12 +278,7 @@ def fit_gan(generator: nn.Module, discriminator: nn.Module | None, train_set: An
         check_discriminator(D, cfg.variant, cfg.lambda_gp)
     players = [m for m in (G, D) if m is not None]
     device = _resolve_device(device, 1)  # one process: fit_gan has no DDP path
-    images = _images(train_set, "train_set").to(device)  # (N, 3, H, W) uint8, moved once
-    val_images = None if val_set is None else _images(val_set, "val_set").to(device)
-    multiple = getattr(G, "input_multiple", 1)
-    if images.shape[-1] % multiple or images.shape[-2] % multiple:
-        raise ValueError(f"fit_gan: {type(G).__name__} needs H and W divisible by {multiple}, "
-                         f"got images of shape {tuple(images.shape)}")
+    images, val_images = device_images(G, train_set, val_set, device, "fit_gan")
     torch.manual_seed(cfg.seed)
     for m in players:
         m.to(device)

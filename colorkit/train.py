@@ -255,6 +255,18 @@ def _resume(path: Path, model, opt, scaler, shuffle_gen, cfg) -> tuple[int, Hist
     return int(state["epoch"]), History.from_dict(state["history"])
 
 
+def device_images(model: torch.nn.Module, train_set: Any, val_set: Any, device: torch.device,
+                  fn: str) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Training / validation uint8 images moved to the device once, checked against the model's input_multiple."""
+    images = _images(train_set, "train_set").to(device)  # (N, 3, H, W) uint8
+    val_images = None if val_set is None else _images(val_set, "val_set").to(device)
+    multiple = getattr(model, "input_multiple", 1)
+    if images.shape[-1] % multiple or images.shape[-2] % multiple:
+        raise ValueError(f"{fn}: {type(model).__name__} needs H and W divisible by {multiple}, "
+                         f"got images of shape {tuple(images.shape)}")
+    return images, val_images
+
+
 def fit(model: torch.nn.Module, train_set: Any, val_set: Any = None, cfg: TrainConfig | None = None,
         device: str | torch.device | None = None, progress: bool = True) -> History:
     """Train `model` on `train_set` (ImageSet or uint8 tensor) per cfg; resumes from cfg.checkpoint if it exists."""
@@ -269,12 +281,7 @@ def fit(model: torch.nn.Module, train_set: Any, val_set: Any = None, cfg: TrainC
         raise ValueError(f"fit: logits models classify Lab ab bins; color_space must be 'lab', got {cfg.color_space!r}")
     if loss_name == "rebalanced" and cfg.class_weights is None:
         raise ValueError("fit: loss 'rebalanced' needs cfg.class_weights, a (313,) tensor (see colorkit.rebalance)")
-    images = _images(train_set, "train_set").to(device)  # (N, 3, H, W) uint8, moved once
-    val_images = None if val_set is None else _images(val_set, "val_set").to(device)
-    multiple = getattr(model, "input_multiple", 1)
-    if images.shape[-1] % multiple or images.shape[-2] % multiple:
-        raise ValueError(f"fit: {type(model).__name__} needs H and W divisible by {multiple}, "
-                         f"got images of shape {tuple(images.shape)}")
+    images, val_images = device_images(model, train_set, val_set, device, "fit")
     if images.shape[0] < world:
         raise ValueError(f"fit: train_set has {images.shape[0]} images, fewer than the {world} ranks")
 
