@@ -25,11 +25,11 @@ from tqdm.auto import tqdm
 
 from . import color, losses, targets
 from ._checks import check_positive
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import save_checkpoint
 from .models.discriminator import (backward_step, build_discriminator, check_discriminator, discriminator_step,
                                    generator_adversarial_loss)
-from .train import (AMP_MODES, AUGMENT, TrainingDiverged, _amp_dtype, _checkpoint_state, _epoch_seed, device_images,
-                    _resolve_device, _resume)
+from .loop import (AMP_MODES, AUGMENT, TrainingDiverged, amp_dtype, checkpoint_state, device_images, epoch_seed,
+                   resolve_device, restore)
 
 VARIANTS = ("dcgan", "lsgan", "ebgan", "wgan", "wgan_gp", "l1", "l2")
 # Shared defaults. Seed 003 weighs adversarial, L1 and L2 terms by lambdas it does not give: pix2pix's
@@ -245,8 +245,7 @@ def _read_back(pending: list, history: GANHistory, cfg: GANConfig, epoch: int, s
 
 
 def _resume_gan(path: Path, G, D, opt_g, opt_d, scalers, shuffle_gen, cfg) -> tuple[int, GANHistory]:
-    start, _ = _resume(path, G, opt_g, scalers[0], shuffle_gen, cfg)  # G, RNG states, config check (train.py)
-    state = load_checkpoint(path, map_location="cpu")
+    state = restore(path, G, opt_g, scalers[0], shuffle_gen, cfg, "fit_gan")  # G, its optimiser, RNGs, config check
     if D is not None:
         spec = getattr(D, "spec", None)
         if state.get("discriminator_spec") != spec:
@@ -256,7 +255,7 @@ def _resume_gan(path: Path, G, D, opt_g, opt_d, scalers, shuffle_gen, cfg) -> tu
         opt_d.load_state_dict(state["optimizer_d"])
         if scalers[1] is not None and state.get("scaler_d"):
             scalers[1].load_state_dict(state["scaler_d"])
-    return start, GANHistory.from_dict(state["history"])
+    return int(state["epoch"]), GANHistory.from_dict(state["history"])
 
 
 def _mean(values: list[float]) -> float:
@@ -277,14 +276,14 @@ def fit_gan(generator: nn.Module, discriminator: nn.Module | None, train_set: An
     if cfg.uses_discriminator:
         check_discriminator(D, cfg.variant, cfg.lambda_gp)
     players = [m for m in (G, D) if m is not None]
-    device = _resolve_device(device, 1)  # one process: fit_gan has no DDP path
+    device = resolve_device(device, 1)  # one process: fit_gan has no DDP path
     images, val_images = device_images(G, train_set, val_set, device, "fit_gan")
     torch.manual_seed(cfg.seed)
     for m in players:
         m.to(device)
     opt_g, opt_d = make_gan_optimizers(G, D, cfg)
-    amp_dtype = _amp_dtype(cfg.amp, device)
-    scalers = tuple(torch.amp.GradScaler("cuda") if amp_dtype == torch.float16 else None for _ in range(2))
+    autocast_dtype = amp_dtype(cfg.amp, device, "fit_gan")
+    scalers = tuple(torch.amp.GradScaler("cuda") if autocast_dtype == torch.float16 else None for _ in range(2))
     shuffle_gen = torch.Generator().manual_seed(cfg.seed)
     aug_gen = torch.Generator(device=device)
     path = None if cfg.checkpoint is None else Path(cfg.checkpoint)
@@ -300,7 +299,7 @@ def fit_gan(generator: nn.Module, discriminator: nn.Module | None, train_set: An
         for m in players:
             m.train()
         t0, first_d, first_g = time.perf_counter(), len(history.d_loss_step), len(history.g_loss_step)
-        aug_gen.manual_seed(_epoch_seed(cfg.seed, epoch, 0))
+        aug_gen.manual_seed(epoch_seed(cfg.seed, epoch, 0))
         order = torch.randperm(images.shape[0], generator=shuffle_gen).to(device)
         bar = tqdm(total=steps, desc=f"{cfg.variant} epoch {epoch + 1}/{cfg.epochs}", disable=not progress)
         pending = []
@@ -311,7 +310,7 @@ def fit_gan(generator: nn.Module, discriminator: nn.Module | None, train_set: An
                 batch = augment(batch, generator=aug_gen, **AUGMENT)
             L, ab = targets.luma_chroma(batch)  # (B, 1, H, W) in [0, 100], (B, 2, H, W) Lab units
             update_g = (epoch * steps + step + 1) % cfg.n_critic == 0
-            out = train_step(G, D, opt_g, opt_d, L, ab, cfg, update_g, amp_dtype, scalers)
+            out = train_step(G, D, opt_g, opt_d, L, ab, cfg, update_g, autocast_dtype, scalers)
             pending += [(step, player, loss) for player, loss in out.items()]
             n_g_updates += update_g
             if cfg.sample_dir is not None and cfg.sample_every and update_g and n_g_updates % cfg.sample_every == 0:
@@ -330,7 +329,7 @@ def fit_gan(generator: nn.Module, discriminator: nn.Module | None, train_set: An
         history.epoch_seconds.append(seconds)
         history.images_per_second.append(images.shape[0] / seconds)
         if val_images is not None:
-            val_l1, val_rmse = targets.evaluate(G, val_images, "l1", batch_size=cfg.batch_size, amp_dtype=amp_dtype)
+            val_l1, val_rmse = targets.evaluate(G, val_images, "l1", batch_size=cfg.batch_size, amp_dtype=autocast_dtype)
             history.val_l1.append(val_l1)
             history.val_rmse_ab.append(val_rmse)
             bar.set_postfix(d=f"{history.d_loss[-1]:.4g}" if D is not None else "-", g=f"{history.g_loss[-1]:.4g}",
@@ -339,7 +338,7 @@ def fit_gan(generator: nn.Module, discriminator: nn.Module | None, train_set: An
         if cfg.sample_dir is not None:
             _samples(G, fixed_L, fixed_ab, Path(cfg.sample_dir) / f"{cfg.variant}_epoch{epoch + 1:03d}.png")
         if path is not None:
-            state = _checkpoint_state(G, opt_g, scalers[0], epoch + 1, history, cfg, shuffle_gen, images,
+            state = checkpoint_state(G, opt_g, scalers[0], epoch + 1, history, cfg, shuffle_gen, images,
                                       str(getattr(train_set, "name", "") or ""))
             state.update(variant=cfg.variant, discriminator=None if D is None else D.state_dict(),
                          optimizer_d=None if D is None else opt_d.state_dict(),

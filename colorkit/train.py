@@ -23,6 +23,8 @@ from . import targets
 from ._checks import check_positive
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .device import default_device
+from .loop import (AMP_MODES, AUGMENT, TrainingDiverged, amp_dtype, checkpoint_state, device_images, dist_info,  # noqa: F401
+                   epoch_seed, resolve_device, restore)
 from .targets import colorize, predict_ab  # noqa: F401  (re-exported: the inference side of fit)
 
 # Optimiser presets, airbench style: each line says why it is here. cfg.lr / cfg.weight_decay override them.
@@ -40,9 +42,6 @@ _OPTIMIZER_CLASSES = {"adam": torch.optim.Adam, "adadelta": torch.optim.Adadelta
                       "rmsprop": torch.optim.RMSprop, "sgd": torch.optim.SGD}
 LOSSES = ("auto",) + targets.REGRESSION_LOSSES + targets.CLASSIFICATION_LOSSES
 COLOR_SPACES = ("lab", "ycbcr")
-AMP_MODES = ("auto", "off", "bf16", "fp16")
-AUGMENT = dict(crop_padding=4, flip=True)  # CIFAR-style random crop (4 px padding) + horizontal flip
-_RESUMABLE = {"epochs", "checkpoint", "log_every", "amp", "channels_last"}  # may change on resume
 
 
 @dataclass
@@ -135,10 +134,6 @@ class History:
         return ax
 
 
-class TrainingDiverged(FloatingPointError):
-    """The training loss became NaN or infinite."""
-
-
 def make_optimizer(params, cfg: TrainConfig) -> torch.optim.Optimizer:
     """The optimiser named by cfg.optimizer with its preset, cfg.lr / cfg.weight_decay taking precedence."""
     options = dict(OPTIMIZERS[cfg.optimizer])
@@ -164,39 +159,6 @@ def weights_digest(model: torch.nn.Module) -> str:
     return h.hexdigest()
 
 
-def _dist_info() -> tuple[int, int]:
-    ddp = dist.is_available() and dist.is_initialized()
-    return (dist.get_rank(), dist.get_world_size()) if ddp else (0, 1)
-
-
-def _resolve_device(device, world: int) -> torch.device:
-    if device is None and world > 1 and torch.cuda.is_available():
-        return torch.device("cuda", torch.cuda.current_device())  # torchrun: set_device(LOCAL_RANK) beforehand
-    return default_device() if device is None else torch.device(device)
-
-
-def _images(ds: Any, name: str) -> torch.Tensor:
-    x = getattr(ds, "images", ds)  # an ImageSet or a bare uint8 tensor
-    if not isinstance(x, torch.Tensor) or x.dim() != 4 or x.shape[1] != 3 or x.dtype != torch.uint8:
-        got = f"shape {tuple(x.shape)}, dtype {x.dtype}" if isinstance(x, torch.Tensor) else type(x).__name__
-        raise ValueError(f"fit: expected {name} as an ImageSet or a uint8 (N, 3, H, W) tensor, got {got}")
-    return x
-
-
-def _amp_dtype(mode: str, device: torch.device) -> torch.dtype | None:
-    if mode == "off" or (mode == "auto" and device.type != "cuda"):
-        return None
-    if mode == "fp16" and device.type != "cuda":
-        raise ValueError(f"fit: amp 'fp16' needs a CUDA device, got {device}; use 'bf16' or 'off'")
-    if mode == "fp16" or (mode == "auto" and not torch.cuda.is_bf16_supported()):
-        return torch.float16
-    return torch.bfloat16
-
-
-def _epoch_seed(seed: int, epoch: int, rank: int) -> int:
-    return (seed * 1_000_003 + epoch * 1009 + rank) % (2**63)  # augmentation stream: per epoch and per rank
-
-
 def _read_losses(pending: list[torch.Tensor], world: int) -> list[float]:
     """One device sync (and one all-reduce under DDP) for a group of step losses: mean over ranks."""
     values = torch.stack(pending)
@@ -216,65 +178,14 @@ def _check_finite(values: list[float], epoch: int, first_step: int, steps: int, 
                                    f"training stopped ({kept}). Lower the learning rate (lr={lr:g}).")
 
 
-def _check_config_matches(saved: dict[str, Any], cfg: TrainConfig, path: Path) -> None:
-    now = cfg.to_dict()
-    for key in sorted(set(now) - _RESUMABLE):
-        a, b = saved.get(key), now[key]
-        same = torch.equal(a, b) if isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor) else a == b
-        if not same:
-            raise ValueError(f"fit: cannot resume from {path}: its config has {key}={a!r} but cfg has {key}={b!r}; "
-                             "use another checkpoint path or the same config")
-
-
-def _checkpoint_state(model, opt, scaler, epoch, history, cfg, shuffle_gen, images, dataset) -> dict[str, Any]:
-    spec, (h, w) = getattr(model, "spec", None), images.shape[-2:]
-    return {"model": model.state_dict(), "optimizer": opt.state_dict(),
-            "scaler": scaler.state_dict() if scaler is not None else None, "epoch": epoch,
-            "history": history.to_dict(), "config": cfg.to_dict(), "spec": dict(spec) if spec else None,
-            "rng": {"torch_cpu": torch.get_rng_state(), "shuffle": shuffle_gen.get_state(),
-                    "torch_cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None},
-            "dataset": dataset, "image_size": int(h) if h == w else [int(h), int(w)]}
-
-
-def _resume(path: Path, model, opt, scaler, shuffle_gen, cfg) -> tuple[int, History]:
-    state = load_checkpoint(path, map_location="cpu")
-    spec = getattr(model, "spec", None)
-    if state.get("spec") != (dict(spec) if spec else None):
-        raise ValueError(f"fit: cannot resume from {path}: it holds model {state.get('spec')!r}, "
-                         f"the model given is {spec!r}")
-    _check_config_matches(state["config"], cfg, path)
-    model.load_state_dict(state["model"])
-    opt.load_state_dict(state["optimizer"])  # moves the optimiser state to the parameters' device
-    if scaler is not None and state.get("scaler"):
-        scaler.load_state_dict(state["scaler"])
-    rng = state["rng"]
-    torch.set_rng_state(rng["torch_cpu"])
-    if rng.get("torch_cuda") and torch.cuda.is_available() and len(rng["torch_cuda"]) == torch.cuda.device_count():
-        torch.cuda.set_rng_state_all(rng["torch_cuda"])
-    shuffle_gen.set_state(rng["shuffle"])
-    return int(state["epoch"]), History.from_dict(state["history"])
-
-
-def device_images(model: torch.nn.Module, train_set: Any, val_set: Any, device: torch.device,
-                  fn: str) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Training / validation uint8 images moved to the device once, checked against the model's input_multiple."""
-    images = _images(train_set, "train_set").to(device)  # (N, 3, H, W) uint8
-    val_images = None if val_set is None else _images(val_set, "val_set").to(device)
-    multiple = getattr(model, "input_multiple", 1)
-    if images.shape[-1] % multiple or images.shape[-2] % multiple:
-        raise ValueError(f"{fn}: {type(model).__name__} needs H and W divisible by {multiple}, "
-                         f"got images of shape {tuple(images.shape)}")
-    return images, val_images
-
-
 def fit(model: torch.nn.Module, train_set: Any, val_set: Any = None, cfg: TrainConfig | None = None,
         device: str | torch.device | None = None, progress: bool = True) -> History:
     """Train `model` on `train_set` (ImageSet or uint8 tensor) per cfg; resumes from cfg.checkpoint if it exists."""
     cfg = TrainConfig() if cfg is None else cfg
     if not isinstance(cfg, TrainConfig):
         raise TypeError(f"fit: expected cfg as a TrainConfig, got {type(cfg).__name__}")
-    rank, world = _dist_info()
-    device = _resolve_device(device, world)
+    rank, world = dist_info()
+    device = resolve_device(device, world)
     kind = targets.output_kind(model, "fit")
     loss_name = targets.resolve_loss(cfg.loss, kind)
     if kind == "logits" and cfg.color_space != "lab":
@@ -289,15 +200,16 @@ def fit(model: torch.nn.Module, train_set: Any, val_set: Any = None, cfg: TrainC
     channels_last = device.type == "cuda" if cfg.channels_last == "auto" else bool(cfg.channels_last)
     model.to(device, memory_format=torch.channels_last if channels_last else torch.preserve_format)
     opt = make_optimizer(model.parameters(), cfg)
-    amp_dtype = _amp_dtype(cfg.amp, device)
-    scaler = torch.amp.GradScaler("cuda") if amp_dtype == torch.float16 else None
+    autocast_dtype = amp_dtype(cfg.amp, device, "fit")
+    scaler = torch.amp.GradScaler("cuda") if autocast_dtype == torch.float16 else None
     shuffle_gen = torch.Generator().manual_seed(cfg.seed)  # same permutation on every rank, then sharded
     aug_gen = torch.Generator(device=device)
     class_weights = None if cfg.class_weights is None else cfg.class_weights.to(device, torch.float32)
     path = None if cfg.checkpoint is None else Path(cfg.checkpoint)
     history, start = History(), 0
     if path is not None and path.exists():
-        start, history = _resume(path, model, opt, scaler, shuffle_gen, cfg)
+        state = restore(path, model, opt, scaler, shuffle_gen, cfg, "fit")
+        start, history = int(state["epoch"]), History.from_dict(state["history"])
     net = model
     if world > 1:
         ids = [device.index if device.index is not None else torch.cuda.current_device()] \
@@ -308,7 +220,7 @@ def fit(model: torch.nn.Module, train_set: Any, val_set: Any = None, cfg: TrainC
     for epoch in range(start, cfg.epochs):
         model.train()
         t0 = time.perf_counter()
-        aug_gen.manual_seed(_epoch_seed(cfg.seed, epoch, rank))
+        aug_gen.manual_seed(epoch_seed(cfg.seed, epoch, rank))
         order = shard_indices(torch.randperm(images.shape[0], generator=shuffle_gen), rank, world).to(device)
         steps = math.ceil(order.numel() / cfg.batch_size)
         bar = tqdm(total=steps, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not progress or rank != 0)
@@ -321,7 +233,7 @@ def fit(model: torch.nn.Module, train_set: Any, val_set: Any = None, cfg: TrainC
             luma, chroma = targets.luma_chroma(batch, cfg.color_space, cfg.target_blur)
             if channels_last:
                 luma = luma.contiguous(memory_format=torch.channels_last)
-            with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+            with torch.autocast(device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
                 out = net(luma)  # (B, 2, H, W) or (B, 313, H', W')
             loss = targets.compute_loss(out, chroma, loss_name, cfg.k, cfg.sigma, class_weights)
             opt.zero_grad(set_to_none=True)
@@ -350,15 +262,15 @@ def fit(model: torch.nn.Module, train_set: Any, val_set: Any = None, cfg: TrainC
         history.images_per_second.append(order.numel() * world / seconds)
         if val_images is not None:
             val_loss, val_rmse = targets.evaluate(model, val_images, loss_name, cfg.color_space, cfg.k, cfg.sigma,
-                                                  class_weights, cfg.batch_size, amp_dtype, rank, world)
+                                                  class_weights, cfg.batch_size, autocast_dtype, rank, world)
             history.val_loss.append(val_loss)
             history.val_rmse_ab.append(val_rmse)
             bar.set_postfix(loss=f"{history.train_loss[-1]:.4g}", val_loss=f"{val_loss:.4g}",
                             val_rmse_ab=f"{val_rmse:.3g}")
         bar.close()
         if path is not None and rank == 0:
-            save_checkpoint(path, _checkpoint_state(model, opt, scaler, epoch + 1, history, cfg, shuffle_gen,
-                                                    images, dataset))
+            save_checkpoint(path, checkpoint_state(model, opt, scaler, epoch + 1, history, cfg, shuffle_gen,
+                                                   images, dataset))
     model.eval()
     return history
 
@@ -417,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
             torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
         dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
         started = True
-    rank, world = _dist_info()
+    rank, world = dist_info()
     try:
         torch.manual_seed(args.seed)
         options = {}

@@ -290,6 +290,16 @@ def test_resume_matches_uninterrupted_run(tmp_path, variant):
     assert state["epoch"] == 2 and state["variant"] == variant and state["optimizer_d"] is not None
 
 
+def test_resume_refuses_a_changed_objective_but_not_a_longer_run(tmp_path):
+    data, path = _images(16), tmp_path / "gan.pt"
+    fit_gan(*_players("lsgan"), data, cfg=_cfg("lsgan", epochs=1, checkpoint=path), progress=False)
+    with pytest.raises(ValueError, match=r"fit_gan: cannot resume from .*gan\.pt.*lambda_l1=100\.0 but cfg has lambda_l1=5"):
+        fit_gan(*_players("lsgan"), data, cfg=_cfg("lsgan", epochs=2, lambda_l1=5.0, checkpoint=path), progress=False)
+    h = fit_gan(*_players("lsgan"), data, cfg=_cfg("lsgan", epochs=2, checkpoint=path, sample_dir=tmp_path / "s"),
+                progress=False)
+    assert len(h.g_loss) == 2 and load_checkpoint(path)["epoch"] == 2
+
+
 def test_training_changes_losses_and_writes_samples(tmp_path):
     for variant in ADVERSARIAL:
         G, D = _players(variant)
