@@ -37,11 +37,11 @@ SEED_004_PLAN = (("regression", "regression (cnn_sigmoid)", "cnn_sigmoid", "l2")
 TRANSFER_NAME = "VGG transfer, mode"
 
 
-def judge_cache_dir(cache_dir: str | os.PathLike | None = None) -> Path:
+def judgecache_dir_path(cache_dir: str | os.PathLike | None = None) -> Path:
     """Where trained judges are kept across runs: <colorkit cache>/judges ($COLORKIT_CACHE or ~/.cache/colorkit)."""
-    from .data import _cache_dir
+    from .data import cache_dir_path
 
-    return _cache_dir(cache_dir) / "judges"
+    return cache_dir_path(cache_dir) / "judges"
 
 
 def imagenet_judge_status(setting: bool | str, device: torch.device | str) -> tuple[bool, str]:

@@ -13,8 +13,9 @@ import torch.nn.functional as F
 from PIL import Image
 
 from colorkit import data as D
+from colorkit.data import cifar, photos
 
-SHARED_TAR = Path("/work/shared/data/cifar10-jpeg.tar.gz")
+SHARED_TAR = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10-jpeg.tar.gz"  # ../shared
 
 
 @pytest.fixture(autouse=True)
@@ -22,7 +23,7 @@ def _isolated(monkeypatch, tmp_path):
     """No user data, no network, a private cache: every test sees a machine without CIFAR-10."""
     monkeypatch.delenv(D.ENV_CIFAR10, raising=False)
     monkeypatch.setenv(D.ENV_CACHE, str(tmp_path / "cache"))
-    monkeypatch.setattr(D, "_online", lambda *a, **k: False)
+    monkeypatch.setattr(cifar, "_online", lambda *a, **k: False)
 
 
 def _colour(c: int, k: int) -> tuple[int, int, int]:
@@ -80,7 +81,7 @@ def test_jpeg_cache_is_written_once_and_reused(tmp_path, monkeypatch):
     assert len(cached) == 1 and not list((tmp_path / "cache").glob(".*tmp"))
     full = D.load_cifar10(tar, download=False)  # a full load caches both splits from one pass
     assert len(sorted((tmp_path / "cache").glob("cifar10-jpeg-*.npz"))) == 3
-    monkeypatch.setattr(D, "_jpeg_members", lambda *a: pytest.fail("cache not used"))
+    monkeypatch.setattr(cifar, "_jpeg_members", lambda *a: pytest.fail("cache not used"))
     again = D.load_cifar10(tar, limit=10, download=False)
     assert torch.equal(again.images, first.images) and torch.equal(again.labels, first.labels)
     assert len(D.load_cifar10(tar, split="test", download=False)) == 20
@@ -242,13 +243,13 @@ def test_embedded_train_and_test_come_from_disjoint_tiles(monkeypatch):
     th, tw = 75, 101  # odd sizes exercise the half-resolution path's pixel pairs
     tile_id = torch.arange(16).view(4, 4).repeat_interleave(th, 0).repeat_interleave(tw, 1)  # (300, 404)
     photo = torch.stack([tile_id * 10.0, tile_id * 5.0, 255 - tile_id * 10.0])[None]  # (1, 3, 300, 404)
-    monkeypatch.setattr(D, "_PHOTO_CACHE", {"tiles": (photo, F.avg_pool2d(photo, 2))})
+    monkeypatch.setattr(photos, "_PHOTO_CACHE", {"tiles": (photo, F.avg_pool2d(photo, 2))})
     seen = {}
     for split in ("train", "test"):
         x = D.embedded_images(200, size=16, split=split).images  # (200, 3, 16, 16)
         assert (x == x[:, :, :1, :1]).all(), "a patch mixes tiles"
         seen[split] = set((x[:, 0, 0, 0] // 10).tolist())
-    assert seen["test"] == {r * 4 + c for r, c in D._TEST_TILES}
+    assert seen["test"] == {r * 4 + c for r, c in photos._TEST_TILES}
     assert seen["train"].isdisjoint(seen["test"]) and len(seen["train"]) == 12
 
 

@@ -1,0 +1,170 @@
+"""Photos: folders or files of any format read as RGB uint8, and the embedded sample photos (offline default)."""
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image, ImageOps
+
+from .imageset import ImageSet
+
+IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
+
+
+@dataclass
+class Photos:
+    """Photos at native size: `images` are (3, H, W) uint8 tensors read from `paths`; `skipped` could not be read."""
+
+    images: list[torch.Tensor]
+    paths: list[Path]
+    skipped: list[tuple[Path, str]]  # (file, reason)
+
+
+def pil_to_rgb(im: Image.Image) -> np.ndarray:
+    """Any PIL image to (H, W, 3) uint8: 16-bit scaled (not clipped), alpha composited on white, CMYK etc. converted."""
+    # (16-bit RGB PNGs arrive here already as 8-bit "RGB": Pillow keeps the high byte, i.e. scales by 1/256)
+    if im.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N"):  # 16-bit grey (PNG): 0..65535 -> 0..255
+        gray = np.rint(np.asarray(im, dtype=np.float64) / 257.0).clip(0, 255).astype(np.uint8)
+        return np.repeat(gray[..., None], 3, axis=2)
+    if im.mode == "F":  # float grey: [0, 1] when it fits, else 0..255
+        f = np.asarray(im, dtype=np.float64)
+        gray = np.rint(f * (255.0 if f.max() <= 1.0 else 1.0)).clip(0, 255).astype(np.uint8)
+        return np.repeat(gray[..., None], 3, axis=2)
+    if im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in im.info:
+        rgba = im.convert("RGBA")
+        im = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
+    return np.asarray(im.convert("RGB"), dtype=np.uint8)
+
+
+def _read_photo(path: Path, size: int | None) -> np.ndarray:
+    with Image.open(path) as im:
+        im.load()  # decode now so that truncated / corrupt files fail here
+        im = ImageOps.exif_transpose(im)
+        rgb = pil_to_rgb(im)
+    if size is not None:  # shorter side -> size, centre crop
+        rgb = np.asarray(ImageOps.fit(Image.fromarray(rgb), (size, size), method=Image.Resampling.BICUBIC))
+    return rgb
+
+
+def _photo_files(paths) -> list[Path]:
+    items = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
+    files = []
+    for item in map(Path, items):
+        if item.is_dir():
+            files += sorted(f for f in item.rglob("*") if f.is_file() and f.suffix.lower() in IMAGE_EXTENSIONS)
+        elif item.is_file():
+            files.append(item)
+        else:
+            raise FileNotFoundError(f"load_photos: {str(item)!r} is neither an image file nor a folder")
+    return files
+
+
+def load_photos(paths, size: int | None = None, on_error: str = "raise") -> Photos | ImageSet:
+    """Read a folder (recursively) or a list of image files as RGB uint8; size=None -> Photos, size=int -> ImageSet."""
+    if on_error not in ("raise", "skip"):
+        raise ValueError(f"load_photos: on_error must be 'raise' or 'skip', got {on_error!r}")
+    if size is not None and (not isinstance(size, int) or size <= 0):
+        raise ValueError(f"load_photos: size must be a positive int or None, got {size!r}")
+    images, kept, skipped = [], [], []
+    for f in _photo_files(paths):
+        try:
+            rgb = _read_photo(f, size)
+        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
+            if on_error == "raise":
+                raise ValueError(f"load_photos: cannot read image {str(f)!r}: {e}") from e
+            warnings.warn(f"load_photos: skipping unreadable image {str(f)!r}: {e}", stacklevel=2)
+            skipped.append((f, str(e)))
+            continue
+        images.append(torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1))))
+        kept.append(f)
+    if size is None:
+        return Photos(images, kept, skipped)
+    if not images:
+        raise ValueError(f"load_photos: no readable images in {paths!r}")
+    return ImageSet(torch.stack(images), None, [], "photos", str(paths))
+
+
+# ---------------------------------------------------------------- embedded photo patches
+
+EMBEDDED_PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "motorcycle", "grace_hopper")
+_GRID = 4  # every photo is cut into 4 x 4 tiles; crops never cross a tile border
+_TEST_TILES = {(0, 1), (1, 3), (2, 0), (3, 2)}  # one tile per row and column is held out for split="test"
+
+
+def _embedded_photo(name: str) -> np.ndarray:
+    if name == "grace_hopper":  # matplotlib's sample data
+        import matplotlib
+        with Image.open(Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg") as im:
+            return np.asarray(im.convert("RGB"))
+    import skimage.data
+    img = skimage.data.stereo_motorcycle()[0] if name == "motorcycle" else getattr(skimage.data, name)()
+    return np.asarray(img)[..., :3]
+
+
+_PHOTO_CACHE: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+
+
+def _embedded_photos() -> tuple[list[str], list[tuple[torch.Tensor, torch.Tensor]]]:
+    """The shipped photos that load offline here, each as float (1, 3, H, W) at full and half resolution."""
+    if not _PHOTO_CACHE:
+        for name in EMBEDDED_PHOTOS:
+            try:
+                full = torch.from_numpy(_embedded_photo(name).transpose(2, 0, 1).copy()).float()[None]
+                _PHOTO_CACHE[name] = (full, F.avg_pool2d(full, 2))
+            except Exception as e:  # a missing optional file: use the others
+                warnings.warn(f"embedded_images: photo {name!r} unavailable ({e}); using the others")
+        if not _PHOTO_CACHE:
+            raise FileNotFoundError("embedded_images: none of the embedded photos loads; "
+                                    "install scikit-image (skimage.data) or pass a data set")
+    return list(_PHOTO_CACHE), list(_PHOTO_CACHE.values())
+
+
+def embedded_images(n: int, size: int = 32, split: str = "train", seed: int = 0) -> ImageSet:
+    """n random crops, resized to size x size, of photos shipped in scikit-image/matplotlib; split tiles disjoint."""
+    from torchvision.ops import roi_align  # batched crop-and-resize
+    if split not in ("train", "test"):
+        raise ValueError(f"embedded_images: split must be 'train' or 'test', got {split!r}")
+    if not isinstance(n, int) or n <= 0 or not isinstance(size, int) or size <= 0:
+        raise ValueError(f"embedded_images: n and size must be positive ints, got n={n!r}, size={size!r}")
+    names, photos = _embedded_photos()
+    g = torch.Generator().manual_seed(2 * seed + (split == "test"))
+    tiles = torch.tensor([(r, c) for r in range(_GRID) for c in range(_GRID)
+                          if ((r, c) in _TEST_TILES) == (split == "test")])  # (T, 2) tile row, column
+    labels = torch.arange(n) % len(photos)  # round robin over the photos: every prefix is balanced
+    images = torch.empty(n, 3, size, size, dtype=torch.uint8)
+    for i, (full, half) in enumerate(photos):
+        idx = (labels == i).nonzero().squeeze(1)  # (k,)
+        th, tw = full.shape[2] // _GRID, full.shape[3] // _GRID
+        m = 2  # margin: bilinear samples (also from the half-resolution photo) stay inside the tile
+        hi = min(th, tw) - 2 * m
+        lo = min(hi, max(size, hi // 3))
+        tile = tiles[torch.randint(len(tiles), (len(idx),), generator=g)]  # (k, 2)
+        side = lo + torch.rand(len(idx), generator=g) * (hi - lo)  # (k,) crop side in pixels
+        x = tile[:, 1] * tw + m + torch.rand(len(idx), generator=g) * (tw - 2 * m - side)
+        y = tile[:, 0] * th + m + torch.rand(len(idx), generator=g) * (th - 2 * m - side)
+        boxes = torch.stack([torch.zeros_like(x), x, y, x + side, y + side], dim=1)  # (k, 5) photo 0, x1 y1 x2 y2
+        big = side > 2 * size  # shrinking by more than 2: sample the half-resolution photo (less aliasing)
+        for level, sel, scale in ((full, ~big, 1.0), (half, big, 0.5)):
+            # each output pixel averages 2 x 2 bilinear samples; aligned=True: pixel i covers [i, i + 1)
+            crops = roi_align(level, boxes[sel], size, spatial_scale=scale, sampling_ratio=2, aligned=True)
+            images[idx[sel]] = crops.round().clamp(0, 255).to(torch.uint8)  # (k', 3, size, size)
+    return ImageSet(images, labels, names, "embedded photo patches",
+                    f"random crops of {', '.join(names)} (scikit-image / matplotlib sample data), split={split}")
+
+
+
+def sample_photo(name: str = "coffee", size: int | None = 256) -> torch.Tensor:
+    """One shipped photo (see EMBEDDED_PHOTOS) as a float (1, 3, H, W) batch in [0, 1], centre-cropped to size."""
+    if name not in EMBEDDED_PHOTOS:
+        raise ValueError(f"sample_photo: unknown photo {name!r}; valid: {', '.join(EMBEDDED_PHOTOS)}")
+    rgb = torch.from_numpy(_embedded_photo(name).transpose(2, 0, 1).copy())[None].float() / 255.0
+    if size is not None:
+        side = min(rgb.shape[-2:])
+        top, left = (rgb.shape[-2] - side) // 2, (rgb.shape[-1] - side) // 2
+        rgb = F.interpolate(rgb[..., top:top + side, left:left + side], size=(size, size), mode="area")
+    return rgb
