@@ -21,7 +21,8 @@ from .notebook import start_notebook
 from .profiles import PROFILES, get_profile
 from .quantize import (ab_bins, annealed_mean, decode, decode_mean, decode_mode, encode_hard, soft_encode,
                        soft_encode_sparse)
-from .rebalance import class_weights, empirical_prior, load_zhang_prior, smooth_prior, try_load_zhang_prior
+from .rebalance import (class_weights, empirical_prior, load_zhang_prior, prior_summary, smooth_prior,
+                        try_load_zhang_prior)
 from .train import History, TrainConfig, fit, load_model, predict_ab
 from .viz import toy_bimodal_distribution
 

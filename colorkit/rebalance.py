@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 import os
 import urllib.request
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -100,6 +101,25 @@ def class_weights(prior: torch.Tensor, lam: float = 0.5, sigma: float | None = 5
     return w / (p * w).sum()
 
 
+NEUTRAL_RADIUS = 10.0  # bins within this Chebyshev distance of a = b = 0: the 9 grey bins
+# A photo prior in which the average pixel is this saturated is implausible: the 50,000 CIFAR-10 training images
+# (JPEG copy) give 14.2 (prior_summary's mean_chroma), and every sRGB colour has chroma below about 134.
+IMPLAUSIBLE_MEAN_CHROMA = 50.0
+
+
+def prior_summary(prior: torch.Tensor) -> dict[str, float]:
+    """Numbers that tell a natural-image prior at a glance: peak bin and mass, grey mass, mean chroma, entropy."""
+    p = _check_prior(prior, "prior_summary").cpu()
+    bins = ab_bins(torch.device("cpu"), torch.float64)  # (313, 2) a, b
+    peak = int(p.argmax())
+    grey = bins.abs().amax(dim=1) <= NEUTRAL_RADIUS
+    nz = p[p > 0]
+    return {"peak_a": float(bins[peak, 0]), "peak_b": float(bins[peak, 1]), "peak_mass": float(p[peak]),
+            "grey_mass": float(p[grey].sum()),  # natural photos: most pixels are nearly grey
+            "mean_chroma": float((p * bins.norm(dim=1)).sum()),  # expected sqrt(a^2 + b^2) of a pixel
+            "entropy_bits": float(-(nz * nz.log2()).sum()), "bins_used": int((p > 0).sum())}
+
+
 def _validate_prior_file(path: Path, data: bytes | None = None) -> torch.Tensor:
     """Load a prior .npy (from path, or from bytes fetched for it) and check shape (313,) and sum 1."""
     try:
@@ -112,7 +132,15 @@ def _validate_prior_file(path: Path, data: bytes | None = None) -> torch.Tensor:
     if not np.isfinite(arr).all() or (arr < 0).any() or abs(arr.sum() - 1.0) > 1e-3:
         raise ValueError(f"load_zhang_prior: {path} is not a probability vector "
                          f"(sum {arr.sum():.6g}, min {arr.min():.3g}); expected non-negative values summing to 1")
-    return torch.from_numpy(arr)
+    prior = torch.from_numpy(arr)
+    summary = prior_summary(prior)
+    if summary["mean_chroma"] > IMPLAUSIBLE_MEAN_CHROMA:
+        warnings.warn(f"load_zhang_prior: {path} does not look like a prior of photos in ab_bins order: its average "
+                      f"pixel has chroma {summary['mean_chroma']:.1f} (CIFAR-10: about 14), only "
+                      f"{summary['grey_mass']:.1%} of its mass is on the 9 grey bins, and it peaks at "
+                      f"(a, b) = ({summary['peak_a']:g}, {summary['peak_b']:g}). Check where the file came from "
+                      "and which bin order it assumes before trusting weights built from it.", stacklevel=3)
+    return prior
 
 
 def _download(target: Path, timeout: float) -> str | None:

@@ -1,5 +1,6 @@
 """colorkit.rebalance: empirical prior, smoothing in the ab plane, Zhang's class weights, loading his prior."""
 import os
+import warnings
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -8,10 +9,14 @@ import pytest
 import torch
 
 from colorkit import color, quantize, rebalance
+from colorkit.quantize import ab_bins
 
 # CI names the file in $COLORKIT_ZHANG_PRIOR; shared/ sits beside the project root on development machines
 ZHANG_PRIOR = Path(os.environ.get("COLORKIT_ZHANG_PRIOR")
                    or Path(__file__).resolve().parents[2] / "shared" / "data" / "zhang-prior-probs.npy")
+# The loader tests use random or uniform priors, which the plausibility check rightly flags; the check itself is
+# tested at the end of this file.
+pytestmark = pytest.mark.filterwarnings("ignore:load_zhang_prior.*does not look like")
 needs_zhang_prior = pytest.mark.skipif(not ZHANG_PRIOR.is_file(), reason=f"{ZHANG_PRIOR} not present")
 
 
@@ -168,3 +173,31 @@ def test_load_zhang_prior_validates_the_file(tmp_path, no_env):
     junk.write_bytes(b"not an npy file")
     with pytest.raises(ValueError, match="load_zhang_prior: .*junk.npy is not a readable .npy file"):
         rebalance.load_zhang_prior(path=junk)
+
+
+def _delta(a: float, b: float) -> torch.Tensor:
+    bins = ab_bins(torch.device("cpu"), torch.float64)
+    p = torch.zeros(313, dtype=torch.float64)
+    p[int(((bins - torch.tensor([a, b], dtype=torch.float64)).abs().sum(1)).argmin())] = 1.0
+    return p
+
+
+def test_prior_summary_by_hand():
+    s = rebalance.prior_summary(_delta(0, 0))
+    assert (s["peak_a"], s["peak_b"], s["peak_mass"], s["grey_mass"], s["mean_chroma"]) == (0, 0, 1, 1, 0)
+    assert s["entropy_bits"] == 0 and s["bins_used"] == 1
+    half = 0.5 * _delta(10, -10) + 0.5 * _delta(60, -20)  # one grey bin (|a|, |b| <= 10), one saturated
+    s = rebalance.prior_summary(half)
+    assert s["grey_mass"] == 0.5 and s["entropy_bits"] == 1.0 and s["bins_used"] == 2
+    assert s["mean_chroma"] == pytest.approx(0.5 * 200 ** 0.5 + 0.5 * 4000 ** 0.5)
+
+
+def test_loading_an_implausible_prior_warns_and_a_photo_like_one_does_not(tmp_path, no_env):
+    edge = _write_prior(tmp_path / "edge.npy", (0.7 * _delta(-90, 90) + 0.3 * _delta(0, 0)).numpy())
+    with pytest.warns(UserWarning, match=r"edge\.npy does not look like a prior of photos.*chroma 89\.1.*30\.0%.*"
+                                         r"\(a, b\) = \(-90, 90\)"):
+        rebalance.load_zhang_prior(path=edge, download=False)
+    photo_like = rebalance.smooth_prior(0.8 * _delta(0, 0) + 0.2 * _delta(20, 30), 5.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rebalance.load_zhang_prior(path=_write_prior(tmp_path / "ok.npy", photo_like.numpy()), download=False)

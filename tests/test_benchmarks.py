@@ -1,0 +1,59 @@
+"""The benchmark scripts run end to end at tiny sizes (so they do not rot), and check_prior's checks hold by hand."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import check_prior  # noqa: E402
+
+from colorkit.quantize import ab_bins  # noqa: E402
+from colorkit.rebalance import smooth_prior  # noqa: E402
+
+
+def _run(*args: str) -> str:
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}  # the CPU rows only, also where a GPU is present
+    out = subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return out.stdout
+
+
+@pytest.mark.parametrize("args, expect", [
+    (("benchmarks/bench_targets.py", "--n-images", "16", "--repeats", "1", "--threads", "1"), "soft"),
+    (("benchmarks/bench_models.py", "--quick", "--width", "0.125", "--steps", "1", "--warmup", "0",
+      "--models", "zhang_simplified"), "zhang_simplified"),
+    (("benchmarks/bench_judge.py", "--quick", "--steps", "2", "--width", "0.125"), "img/s"),
+])
+def test_benchmark_scripts_run_and_print_figures(args, expect):
+    assert expect in _run(*args)
+
+
+def _bins() -> np.ndarray:
+    return ab_bins(torch.device("cpu"), torch.float64).numpy()
+
+
+def test_neighbour_ratio_finds_the_steepest_step():
+    bins = _bins()
+    p = np.full(313, 1.0)
+    p[int(np.flatnonzero((bins == [0, 0]).all(1))[0])] = 50.0  # a spike at grey, flat elsewhere
+    ratio, a, b = check_prior.neighbour_ratio(p / p.sum(), bins)
+    assert ratio == pytest.approx(50.0) and (0.0, 0.0) in (a, b)
+    assert sum(abs(u - v) for u, v in zip(a, b)) == 10.0  # grid neighbours
+    smooth = smooth_prior(torch.from_numpy(p / p.sum())).numpy()  # smoothing flattens the step
+    assert check_prior.neighbour_ratio(smooth, bins)[0] < 50.0
+
+
+def test_reordered_chroma_recovers_a_prior_written_b_major():
+    bins = _bins()
+    grey = np.exp(-(bins ** 2).sum(1) / 200.0)  # a photo-like prior peaked at grey
+    grey /= grey.sum()
+    order = np.lexsort((bins[:, 0], bins[:, 1]))  # b-major, both ascending
+    written = grey[order]  # the file lists the bins in that order
+    chroma = check_prior.reordered_chroma(written, bins)
+    assert len(chroma) == 8 and min(chroma, key=chroma.get) == "b-major, +b +minor"
+    assert chroma["b-major, +b +minor"] == pytest.approx(float((grey * np.hypot(bins[:, 0], bins[:, 1])).sum()))
