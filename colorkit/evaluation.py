@@ -37,7 +37,7 @@ SEED_004_PLAN = (("regression", "regression (cnn_sigmoid)", "cnn_sigmoid", "l2")
 TRANSFER_NAME = "VGG transfer, mode"
 
 
-def judgecache_dir_path(cache_dir: str | os.PathLike | None = None) -> Path:
+def judge_cache_dir(cache_dir: str | os.PathLike | None = None) -> Path:
     """Where trained judges are kept across runs: <colorkit cache>/judges ($COLORKIT_CACHE or ~/.cache/colorkit)."""
     from .data import cache_dir_path
 
