@@ -35,13 +35,17 @@ def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> Path:
     return path
 
 
-def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
-    """Load a colorkit checkpoint with weights_only=True; raise CheckpointError naming the file otherwise."""
+def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu",
+                    mmap: bool = False) -> dict[str, Any]:
+    """Load a colorkit checkpoint with weights_only=True; raise CheckpointError naming the file otherwise.
+
+    mmap=True maps the tensors instead of reading them: cheap when only the metadata (spec, config) is wanted.
+    """
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist")
     try:
-        state = torch.load(path, map_location=map_location, weights_only=True)
+        state = torch.load(path, map_location=map_location, weights_only=True, mmap=mmap)
     except Exception as exc:  # pickle errors, truncated zip, foreign objects
         raise CheckpointError(f"{path} is not a readable colorkit checkpoint ({type(exc).__name__}: {exc})") from exc
     if not isinstance(state, dict) or state.get("format") != FORMAT:

@@ -72,7 +72,7 @@ def checkpoint_info(state: dict[str, Any]) -> dict[str, Any]:
 
 def format_info(path: str | os.PathLike) -> str:
     """A human summary of a checkpoint: model, options, training data, profile, epochs, metrics."""
-    state = load_checkpoint(path, map_location="cpu")
+    state = load_checkpoint(path, mmap=True)  # only shapes and metadata are read
     if not state.get("spec") or "model" not in state:
         raise CheckpointError(f"{path} is a colorkit checkpoint but holds no colorizer (no model spec); "
                               "it was not written by colorkit.train.fit")
@@ -120,7 +120,7 @@ def find_checkpoints(folder: str | os.PathLike) -> list[Path]:
     found = []
     for path in sorted({*folder.glob("checkpoints/*.pt"), *folder.glob("*.pt")}):
         try:
-            state = load_checkpoint(path)
+            state = load_checkpoint(path, mmap=True)  # metadata only: the weights stay on disk
         except CheckpointError:
             continue
         spec = state.get("spec") or {}
