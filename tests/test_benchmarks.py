@@ -28,6 +28,7 @@ def _run(*args: str) -> str:
     (("benchmarks/bench_models.py", "--quick", "--width", "0.125", "--steps", "1", "--warmup", "0",
       "--models", "zhang_simplified"), "zhang_simplified"),
     (("benchmarks/bench_judge.py", "--quick", "--steps", "2", "--width", "0.125"), "img/s"),
+    (("benchmarks/bench_checkpoints.py", "--model", "cnn_tanh", "--count", "2", "--repeats", "1"), "2 found"),
 ])
 def test_benchmark_scripts_run_and_print_figures(args, expect):
     assert expect in _run(*args)
