@@ -305,7 +305,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=None, help="per rank; default: the profile's")
     p.add_argument("--optimizer", default="adam", choices=list(OPTIMIZERS))
     p.add_argument("--lr", type=float, default=None, help="default: the optimiser preset's")
-    p.add_argument("--loss", default="auto", choices=[x for x in LOSSES if x != "rebalanced"])
+    p.add_argument("--loss", default="auto", choices=list(LOSSES), help="'rebalanced' weights pixels by --prior")
+    p.add_argument("--prior", default="own", help="for --loss rebalanced: 'own' (the training set's), 'imagenet' "
+                   "(Zhang's file, see load_zhang_prior) or a path to a (313,) .npy prior")
+    p.add_argument("--prior-sigma", type=float, default=5.0, help="Gaussian smoothing of the prior; 0 = none")
+    p.add_argument("--lam", type=float, default=0.5, help="mix with the uniform prior (Zhang's lambda)")
     p.add_argument("--color-space", default="lab", choices=list(COLOR_SPACES))
     p.add_argument("--target-blur", type=float, default=0.0)
     p.add_argument("--augment", action="store_true")
@@ -313,6 +317,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", default=None, help="written each epoch; resumed from when it exists")
     p.add_argument("--no-progress", action="store_true")
     return p
+
+
+def _cli_class_weights(args: argparse.Namespace, train_set: Any) -> torch.Tensor:
+    """Zhang's class weights for --loss rebalanced from --prior, --prior-sigma and --lam."""
+    from .rebalance import class_weights, empirical_prior, load_zhang_prior
+
+    if args.prior == "own":
+        prior = empirical_prior(train_set)  # every rank loads the whole training set: the same weights everywhere
+    elif args.prior == "imagenet":
+        prior = load_zhang_prior()
+    else:
+        prior = load_zhang_prior(path=args.prior, download=False)
+    return class_weights(prior, lam=args.lam, sigma=args.prior_sigma or None).float()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -338,17 +355,18 @@ def main(argv: list[str] | None = None) -> int:
         model = build_model(args.model, head=args.head, **options)
         train_set = load_dataset(args.data, "train", limit=profile.n_train, size=profile.image_size)
         val_set = load_dataset(args.data, "test", limit=profile.n_test, size=profile.image_size)
+        weights = _cli_class_weights(args, train_set) if args.loss == "rebalanced" else None
         cfg = TrainConfig(epochs=args.epochs or profile.epochs, batch_size=args.batch_size or profile.batch_size,
                           optimizer=args.optimizer, lr=args.lr, loss=args.loss, color_space=args.color_space,
                           target_blur=args.target_blur, augment=args.augment, seed=args.seed,
-                          checkpoint=args.checkpoint, profile=profile.name)
+                          checkpoint=args.checkpoint, profile=profile.name, class_weights=weights)
         history = fit(model, train_set, val_set, cfg, progress=not args.no_progress)
         print(f"rank {rank}/{world}: weights sha256 {weights_digest(model)}", flush=True)
         if rank == 0 and history.train_loss:
             print(f"{args.model} on {train_set.name}: train loss {history.train_loss[-1]:.4g}, val loss "
                   f"{history.val_loss[-1]:.4g}, val rmse_ab {history.val_rmse_ab[-1]:.3f}, "
                   f"{history.images_per_second[-1]:.0f} images/s", flush=True)
-    except (ValueError, CheckpointError, TrainingDiverged) as exc:
+    except (ValueError, FileNotFoundError, CheckpointError, TrainingDiverged) as exc:
         print(f"python -m colorkit.train: error: {exc}", file=sys.stderr)
         return 2
     finally:

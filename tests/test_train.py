@@ -270,3 +270,22 @@ def test_checkpoint_records_profile_data_and_size_for_colorkit_info(tmp_path):
     raw = torch.load(tmp_path / "m.pt", weights_only=True)
     assert raw["config"]["profile"] == "smoke" and raw["config"]["seed"] == 3
     assert raw["image_size"] == 16 and raw["spec"]["name"] == "mlp"
+
+
+def test_cli_trains_the_rebalanced_loss_from_the_training_set_prior(tmp_path, capsys):
+    from colorkit.rebalance import class_weights, empirical_prior
+    from colorkit.data import load_dataset
+    from colorkit.train import main
+
+    ckpt = tmp_path / "rebalanced.pt"
+    argv = ["--model", "zhang_simplified", "--profile", "smoke", "--data", "embedded", "--loss", "rebalanced",
+            "--prior", "own", "--prior-sigma", "0", "--checkpoint", str(ckpt), "--no-progress"]
+    assert main(argv) == 0
+    saved = load_checkpoint(ckpt)["config"]
+    want = class_weights(empirical_prior(load_dataset("embedded", "train", limit=128)), lam=0.5, sigma=None)
+    assert saved["loss"] == "rebalanced"
+    torch.testing.assert_close(saved["class_weights"], want.float())
+    missing = ["--model", "zhang_simplified", "--data", "embedded", "--loss", "rebalanced",
+               "--prior", str(tmp_path / "none.npy"), "--no-progress"]
+    assert main(missing) == 2
+    assert "none.npy, which does not exist" in capsys.readouterr().err
