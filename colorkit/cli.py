@@ -95,6 +95,9 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"colorkit: error: {exc}", file=sys.stderr)
         return 2
+    except runner.NotebookFailed as exc:
+        print(f"colorkit: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -22,6 +22,10 @@ FINAL_COLUMNS = (*TABLE_COLUMNS, "top1_imagenet", "confidence", "frechet", "fool
 JUDGE_KEY = "judge_rows"  # results JSON key of a judge's rows {name, top1, ...} (notebook 06)
 
 
+class NotebookFailed(RuntimeError):
+    """A notebook raised while the runner executed it; the message names the cell, the error and the copy."""
+
+
 def notebooks_dir() -> Path:
     """The checkout's notebooks/ folder."""
     root = repo_root() or repo_root(Path(__file__).parent)
@@ -84,9 +88,16 @@ def run_notebooks(profile: str = "cpu", notebooks: list[str] | None = None, run_
     for i, (path, params) in enumerate(plans, 1):
         print(f"[{i}/{len(plans)}] {path.stem} ...", flush=True)
         start = time.time()
-        papermill.execute_notebook(str(path), str(run_dir / "executed" / path.name), parameters=params,
-                                   cwd=str(path.parent), progress_bar=False, kernel_name="python3",
-                                   execution_timeout=CELL_TIMEOUT_S)
+        executed = run_dir / "executed" / path.name
+        try:
+            papermill.execute_notebook(str(path), str(executed), parameters=params, cwd=str(path.parent),
+                                       progress_bar=False, kernel_name="python3", execution_timeout=CELL_TIMEOUT_S)
+        except papermill.PapermillExecutionError as exc:
+            raise NotebookFailed(
+                f"{path.stem} failed in cell [{exc.exec_count}] with {exc.ename}: {exc.evalue}\n"
+                f"The executed copy, traceback included, is {executed}. Notebooks before it finished and their "
+                f"results are in {run_dir / RESULTS_DIR}; run the same command with --run-dir {run_dir} to go on: "
+                "models already trained are loaded from its checkpoints.") from exc
         print(f"[{i}/{len(plans)}] {path.stem} done in {time.time() - start:.1f} s", flush=True)
     rows = collect_results(run_dir)
     table = format_table(rows)

@@ -69,3 +69,39 @@ def test_cli_reports_bad_profile(capsys):
     with pytest.raises(SystemExit):
         cli.main(["run", "--profile", "huge"])
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_a_failing_notebook_names_its_cell_error_and_how_to_go_on(tmp_path):
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    make_notebook(folder)  # 00_tiny runs fine
+    bad = make_notebook(folder, "01_broken.ipynb")
+    nb = nbformat.read(bad, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell("scale / 0"))
+    nbformat.write(nb, bad)
+    with pytest.raises(runner.NotebookFailed, match=r"(?s)01_broken failed in cell \[\d+\] with ZeroDivisionError: "
+                                                   r"division by zero.*01_broken\.ipynb.*--run-dir .*run"):
+        runner.run_notebooks("smoke", run_dir=tmp_path / "run", folder=folder)
+    assert (tmp_path / "run" / "results" / "00_tiny.json").is_file()  # the one before it is kept
+    assert (tmp_path / "run" / "executed" / "01_broken.ipynb").is_file()
+
+
+def test_cli_lists_profiles_and_notebooks(capsys):
+    assert cli.main(["profiles"]) == 0
+    assert [line.split()[0] for line in capsys.readouterr().out.splitlines()] == ["smoke", "cpu", "full"]
+    assert cli.main(["notebooks"]) == 0
+    listed = capsys.readouterr().out.split()
+    assert listed[0] == "00_color_and_bins" and listed == sorted(listed) and len(listed) >= 8
+
+
+@pytest.mark.parametrize("text, want", [("scale=4", ("scale", 4)), ("temps=[0.1, 0.38]", ("temps", [0.1, 0.38])),
+                                        ("data=embedded", ("data", "embedded")), ("a=b=c", ("a", "b=c"))])
+def test_cli_parameters_are_python_literals_or_strings(text, want):
+    assert cli._parse_parameter(text) == want
+
+
+def test_cli_parameter_without_equals_is_refused():
+    import argparse
+
+    with pytest.raises(argparse.ArgumentTypeError, match="expected KEY=VALUE, got 'scale'"):
+        cli._parse_parameter("scale")
