@@ -205,7 +205,8 @@ def decode_mean(logits: torch.Tensor) -> torch.Tensor:
     """Logits (B, 313, H, W) -> expected ab (B, 2, H, W) = sum_q softmax(logits)_q * centre_q."""
     _check_logits(logits, "decode_mean")
     p = torch.softmax(logits, dim=1)  # (B, 313, H, W)
-    return torch.einsum("bqhw,qc->bchw", p, _bins(logits.device, p.dtype))
+    with torch.autocast(p.device.type, enabled=False):  # expected ab in p's precision, never bf16
+        return torch.einsum("bqhw,qc->bchw", p, _bins(logits.device, p.dtype))
 
 
 def decode_mode(logits: torch.Tensor) -> torch.Tensor:

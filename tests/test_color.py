@@ -167,3 +167,17 @@ def test_gradients_are_finite_and_correct():
     edge = torch.tensor(EDGE, dtype=torch.float64).T.reshape(1, 3, 1, len(EDGE)).requires_grad_(True)
     color.rgb_to_lab(edge).sum().backward()  # black / white / branch points: no NaN from the unused branch
     assert torch.isfinite(edge.grad).all()
+
+
+def test_conversions_keep_float32_inside_autocast():
+    """A model's forward (gray_rgb_from_l in the VGG front ends) runs under bf16 autocast: no colour cast."""
+    g = torch.Generator().manual_seed(0)
+    rgb = torch.rand(2, 3, 8, 8, generator=g)
+    L = torch.linspace(0, 100, 64).view(1, 1, 8, 8)
+    want_lab, want_gray = color.rgb_to_lab(rgb), color.lab_to_rgb(torch.cat([L, torch.zeros(1, 2, 8, 8)], 1))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        lab = color.rgb_to_lab(rgb)
+        gray = color.lab_to_rgb(torch.cat([L, torch.zeros(1, 2, 8, 8)], 1))
+    assert lab.dtype == torch.float32 and gray.dtype == torch.float32
+    torch.testing.assert_close(lab, want_lab, atol=1e-5, rtol=0)
+    assert float((gray[:, 0] - gray[:, 1]).abs().max()) < 1e-5 and torch.allclose(gray, want_gray, atol=1e-6)
