@@ -208,7 +208,8 @@ def train_judge(train_set: ImageSet, test_set: ImageSet | None, cfg: JudgeConfig
             model = _new_judge(cfg, state["num_classes"], pretrained=False)
             model.load_state_dict(state["model"])
             return model.to(device).eval(), {**state["info"], "cached": True, "cache_path": str(path)}
-    with torch.random.fork_rng(devices=[]):  # the initial weights follow cfg.seed, global RNG untouched
+    # the initial weights follow cfg.seed; the global CPU and CUDA RNGs are restored afterwards
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(cfg.seed)
         model = _new_judge(cfg, num_classes, pretrained=True).to(device)
     if device.type == "cuda":

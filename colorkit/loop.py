@@ -2,6 +2,9 @@
 
 Device choice, mixed precision, per-epoch augmentation seeds, images moved to the device once, and the
 checkpoint state that makes a killed run resume bit-exactly: written here once so both loops agree.
+Bit-exact on the CPU (tests/test_train.py, test_gan.py); on CUDA some kernels (bilinear upsampling's backward,
+cuDNN's weight gradients) are not deterministic, so a resumed GPU run matches up to float rounding unless
+torch.use_deterministic_algorithms(True) is set.
 """
 from __future__ import annotations
 

@@ -275,12 +275,12 @@ def test_resume_matches_uninterrupted_run(tmp_path, variant):
     data, val = _images(24), _images(8, seed=1)
     kw = dict(augment=True, n_critic=2)  # 3 batches an epoch: G's update cadence crosses the epoch boundary
     G, D = _players(variant, dropout=0.2)  # dropout and the GP's random mix: RNG states must be restored
-    h = fit_gan(G, D, data, val, _cfg(variant, epochs=2, **kw), progress=False)
+    h = fit_gan(G, D, data, val, _cfg(variant, epochs=2, **kw), device="cpu", progress=False)
     path = tmp_path / "gan.pt"
     G1, D1 = _players(variant, dropout=0.2)
-    fit_gan(G1, D1, data, val, _cfg(variant, epochs=1, checkpoint=path, **kw), progress=False)
+    fit_gan(G1, D1, data, val, _cfg(variant, epochs=1, checkpoint=path, **kw), device="cpu", progress=False)
     G2, D2 = _players(variant, seed=5, dropout=0.2)  # a fresh process: other weights, then resumed
-    h2 = fit_gan(G2, D2, data, val, _cfg(variant, epochs=2, checkpoint=path, **kw), progress=False)
+    h2 = fit_gan(G2, D2, data, val, _cfg(variant, epochs=2, checkpoint=path, **kw), device="cpu", progress=False)
     assert _equal_state(G, G2) and _equal_state(D, D2)
     a, b = h.to_dict(), h2.to_dict()
     for key in ("epoch_seconds", "images_per_second"):
@@ -292,9 +292,9 @@ def test_resume_matches_uninterrupted_run(tmp_path, variant):
 
 def test_resume_refuses_a_changed_objective_but_not_a_longer_run(tmp_path):
     data, path = _images(16), tmp_path / "gan.pt"
-    fit_gan(*_players("lsgan"), data, cfg=_cfg("lsgan", epochs=1, checkpoint=path), progress=False)
+    fit_gan(*_players("lsgan"), data, cfg=_cfg("lsgan", epochs=1, checkpoint=path), device="cpu", progress=False)
     with pytest.raises(ValueError, match=r"fit_gan: cannot resume from .*gan\.pt.*lambda_l1=100\.0 but cfg has lambda_l1=5"):
-        fit_gan(*_players("lsgan"), data, cfg=_cfg("lsgan", epochs=2, lambda_l1=5.0, checkpoint=path), progress=False)
+        fit_gan(*_players("lsgan"), data, cfg=_cfg("lsgan", epochs=2, lambda_l1=5.0, checkpoint=path), device="cpu", progress=False)
     h = fit_gan(*_players("lsgan"), data, cfg=_cfg("lsgan", epochs=2, checkpoint=path, sample_dir=tmp_path / "s"),
                 progress=False)
     assert len(h.g_loss) == 2 and load_checkpoint(path)["epoch"] == 2

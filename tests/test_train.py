@@ -65,11 +65,11 @@ def test_loss_decreases_on_tiny_overfit(make, loss):
 def test_same_seed_gives_identical_weights():
     data = _images(24)
     a, b = _logits_model(), _logits_model()
-    ha = fit(a, data, cfg=_cfg(augment=True), progress=False)
-    hb = fit(b, data, cfg=_cfg(augment=True), progress=False)
+    ha = fit(a, data, cfg=_cfg(augment=True), device="cpu", progress=False)
+    hb = fit(b, data, cfg=_cfg(augment=True), device="cpu", progress=False)
     assert _equal_state(a, b) and ha.train_loss_step == hb.train_loss_step
     c = _logits_model()
-    fit(c, data, cfg=_cfg(augment=True, seed=1), progress=False)  # another shuffle / augmentation
+    fit(c, data, cfg=_cfg(augment=True, seed=1), device="cpu", progress=False)  # another shuffle / augmentation
     assert not _equal_state(a, c)
 
 
@@ -77,7 +77,7 @@ def test_resume_after_crash_matches_uninterrupted_run(tmp_path):
     data, val = _images(24), _images(8, seed=1)
     cfg = dict(augment=True, log_every=2)
     straight = _cnn_model(dropout=0.2)  # dropout: the torch CPU RNG state must be restored as well
-    h_straight = fit(straight, data, val, _cfg(**cfg), progress=False)
+    h_straight = fit(straight, data, val, _cfg(**cfg), device="cpu", progress=False)
 
     path = tmp_path / "run.pt"
     crashed = _cnn_model(dropout=0.2)
@@ -90,22 +90,22 @@ def test_resume_after_crash_matches_uninterrupted_run(tmp_path):
 
     handle = crashed.register_forward_hook(crash)
     with pytest.raises(RuntimeError, match="simulated crash"):
-        fit(crashed, data, val, _cfg(checkpoint=path, **cfg), progress=False)
+        fit(crashed, data, val, _cfg(checkpoint=path, **cfg), device="cpu", progress=False)
     handle.remove()
     assert load_checkpoint(path)["epoch"] == 1
 
     resumed = _cnn_model(seed=123, dropout=0.2)  # a different init: everything must come from the checkpoint
-    h_resumed = fit(resumed, data, val, _cfg(checkpoint=path, **cfg), progress=False)
+    h_resumed = fit(resumed, data, val, _cfg(checkpoint=path, **cfg), device="cpu", progress=False)
     assert _equal_state(straight, resumed)
     assert h_resumed.train_loss_step == h_straight.train_loss_step
     assert h_resumed.val_rmse_ab == h_straight.val_rmse_ab and len(h_resumed.val_loss) == 2
     assert load_checkpoint(path)["epoch"] == 2
     # a finished run resumes to a no-op; a changed training setting is refused
     again = _cnn_model(seed=7, dropout=0.2)
-    fit(again, data, val, _cfg(checkpoint=path, **cfg), progress=False)
+    fit(again, data, val, _cfg(checkpoint=path, **cfg), device="cpu", progress=False)
     assert _equal_state(again, straight)
     with pytest.raises(ValueError, match="cannot resume .* lr"):
-        fit(_cnn_model(dropout=0.2), data, val, _cfg(checkpoint=path, lr=1e-4, **cfg), progress=False)
+        fit(_cnn_model(dropout=0.2), data, val, _cfg(checkpoint=path, lr=1e-4, **cfg), device="cpu", progress=False)
 
 
 def test_nan_loss_stops_with_clear_error_and_keeps_last_checkpoint(tmp_path):
