@@ -5,6 +5,8 @@
 
 A training step is what colorkit.judge._fit does: augment uint8 on the device, forward, label-smoothed cross
 entropy, backward, SGD-Nesterov step. Also prints the implied time of a 40-epoch run on 50,000 images.
+Evaluation rows time plain forward passes; colorkit.judge.judge_images evaluates in fp32, so its speed is the
+fp32 row of the layout in use.
 """
 from __future__ import annotations
 

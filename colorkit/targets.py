@@ -71,8 +71,11 @@ def resize_chroma(chroma: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
 
 
 def compute_loss(out: torch.Tensor, chroma: torch.Tensor, loss: str, k: int = 5, sigma: float = 5.0,
-                 class_weights: torch.Tensor | None = None) -> torch.Tensor:
-    """Scalar loss of a model output (ab (B, 2, H', W') or logits (B, 313, H', W')) against true chroma (B, 2, H, W)."""
+                 class_weights: torch.Tensor | None = None, in_gamut: bool = False) -> torch.Tensor:
+    """Scalar loss of a model output (ab (B, 2, H', W') or logits (B, 313, H', W')) against true chroma (B, 2, H, W).
+
+    in_gamut=True: chroma is Lab ab of real images (as luma_chroma gives), so the soft encoder may skip its checks.
+    """
     out = out.float()  # losses in float32 whatever the autocast dtype
     size = out.shape[-2:]
     if loss in REGRESSION_LOSSES:
@@ -83,7 +86,8 @@ def compute_loss(out: torch.Tensor, chroma: torch.Tensor, loss: str, k: int = 5,
                          f"{', '.join(REGRESSION_LOSSES + CLASSIFICATION_LOSSES)}")
     with torch.no_grad():  # sparse soft targets: k bins a pixel, never the dense (B, 313, H', W') tensor
         ab = resize_chroma(chroma.float(), size)
-        idx, weight = quantize.soft_encode_sparse(ab, 1 if loss == "ce_onehot" else k, sigma)  # (B, k, H', W')
+        idx, weight = quantize.soft_encode_sparse(ab, 1 if loss == "ce_onehot" else k, sigma,
+                                                  in_gamut=in_gamut)  # (B, k, H', W')
     if loss == "rebalanced":
         if class_weights is None:
             raise ValueError("compute_loss: loss 'rebalanced' needs class_weights, a (313,) tensor; got None")
@@ -114,15 +118,17 @@ def evaluate(model: torch.nn.Module, images: torch.Tensor, loss: str, space: str
     kind = output_kind(model, "evaluate")
     was_training = model.training
     model.eval()
-    totals = torch.zeros(3, device=images.device, dtype=torch.float64)  # loss sum, rmse sum, images
+    totals, count = torch.zeros(2, device=images.device, dtype=torch.float64), 0  # loss sum, rmse sum; images
     for start in range(rank * batch_size, images.shape[0], world * batch_size):
         luma, chroma = luma_chroma(images[start:start + batch_size], space)  # (B, 1, H, W), (B, 2, H, W)
         with torch.autocast(images.device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
             out = model(luma)
         n = luma.shape[0]
+        count += n  # kept on the host: a tensor made from it would be one blocking copy a batch
         rmse = rmse_ab(decode_output(out, kind, chroma.shape[-2:]), chroma, reduction="none")  # (B,)
-        batch_loss = compute_loss(out, chroma, loss, k, sigma, class_weights).double()
-        totals += torch.stack([batch_loss * n, rmse.double().sum(), totals.new_tensor(n)])
+        batch_loss = compute_loss(out, chroma, loss, k, sigma, class_weights, in_gamut=True).double()
+        totals += torch.stack([batch_loss * n, rmse.double().sum()])
+    totals = torch.cat([totals, totals.new_tensor([count])])  # loss sum, rmse sum, images
     if world > 1:
         dist.all_reduce(totals)
     model.train(was_training)

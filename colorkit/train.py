@@ -235,7 +235,7 @@ def fit(model: torch.nn.Module, train_set: Any, val_set: Any = None, cfg: TrainC
                 luma = luma.contiguous(memory_format=torch.channels_last)
             with torch.autocast(device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
                 out = net(luma)  # (B, 2, H, W) or (B, 313, H', W')
-            loss = targets.compute_loss(out, chroma, loss_name, cfg.k, cfg.sigma, class_weights)
+            loss = targets.compute_loss(out, chroma, loss_name, cfg.k, cfg.sigma, class_weights, in_gamut=True)
             opt.zero_grad(set_to_none=True)
             if scaler is not None:
                 scaler.scale(loss).backward()

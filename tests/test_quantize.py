@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from colorkit import quantize as qz
+from colorkit.color import rgb_to_lab
 
 # Zhang et al.'s 313 in-gamut ab bin centres (pts_in_hull), as published (OpenCV's colorization sample),
 # in their order: (a, b) pairs, sorted by a then b.
@@ -218,3 +219,12 @@ def test_errors_are_clear():
     with pytest.raises(ValueError, match="encode_hard: .*floating-point"):
         qz.encode_hard(torch.zeros(1, 2, 2, 2, dtype=torch.long))
     assert not math.isnan(qz.annealed_mean(_logits(), 0.0).sum().item())
+
+
+def test_in_gamut_fast_path_matches_the_checked_one_on_real_colours():
+    g = torch.Generator().manual_seed(0)
+    rgb = torch.randint(0, 256, (4, 3, 16, 16), dtype=torch.uint8, generator=g).float() / 255
+    ab = rgb_to_lab(rgb)[:, 1:]
+    for k in (1, 5, 10):
+        fast, checked = qz.soft_encode_sparse(ab, k, in_gamut=True), qz.soft_encode_sparse(ab, k)
+        assert torch.equal(fast[0], checked[0]) and torch.equal(fast[1], checked[1])

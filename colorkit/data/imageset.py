@@ -62,10 +62,11 @@ def augment(batch: torch.Tensor, crop_padding: int = 4, flip: bool = True, gener
     if p < 0 or (padding_mode == "reflect" and p >= min(h, w)):
         raise ValueError(f"augment: crop_padding must be in [0, {min(h, w) - 1}] for {h}x{w} images, got {p}")
     gen_device = generator.device if generator is not None else torch.device("cpu")
-    oy = torch.randint(0, 2 * p + 1, (b,), generator=generator, device=gen_device).to(batch.device)  # (B,)
-    ox = torch.randint(0, 2 * p + 1, (b,), generator=generator, device=gen_device).to(batch.device)
-    flips = (torch.rand(b, generator=generator, device=gen_device) < 0.5).to(batch.device) if flip else \
-        torch.zeros(b, dtype=torch.bool, device=batch.device)
+    # draws on the generator's device; a CPU generator's go to the GPU without a blocking copy (no stream sync)
+    oy = torch.randint(0, 2 * p + 1, (b,), generator=generator, device=gen_device).to(batch.device, non_blocking=True)
+    ox = torch.randint(0, 2 * p + 1, (b,), generator=generator, device=gen_device).to(batch.device, non_blocking=True)
+    flips = (torch.rand(b, generator=generator, device=gen_device) < 0.5).to(batch.device, non_blocking=True) \
+        if flip else torch.zeros(b, dtype=torch.bool, device=batch.device)
     ar_h, ar_w = torch.arange(h, device=batch.device), torch.arange(w, device=batch.device)
     rows = oy[:, None] - p + ar_h  # (B, H) source row of each output row, in unpadded coordinates
     cols = ox[:, None] - p + torch.where(flips[:, None], w - 1 - ar_w, ar_w)  # (B, W)
@@ -96,9 +97,10 @@ def batches(imageset: ImageSet, batch_size: int, shuffle: bool = True, generator
     n = len(imageset)
     gen_device = generator.device if generator is not None else "cpu"
     order = torch.randperm(n, generator=generator, device=gen_device) if shuffle else torch.arange(n)
+    order = order.to(images.device)  # one copy an epoch, not one (blocking) copy a batch
     stop = n - n % batch_size if drop_last else n
     for s in range(0, stop, batch_size):
-        idx = order[s:s + batch_size].to(images.device)
+        idx = order[s:s + batch_size]
         x = images[idx].to(device, non_blocking=True)
         y = None if labels is None else labels[idx.to(labels.device)].to(device, non_blocking=True)
         yield x, y
