@@ -127,7 +127,7 @@ def _fit(model: nn.Module, train_set: ImageSet, cfg: JudgeConfig, device: torch.
     """SGD-Nesterov one-cycle training with label smoothing; uint8 data on the device, augmentation there too."""
     n = len(train_set)
     bs = min(cfg.batch_size, n)
-    steps = n // bs  # full batches only: steady BN statistics and one compiled shape
+    steps = n // bs  # full batches only: steady BN statistics and one input shape for cuDNN
     total = steps * cfg.epochs
     decay = [p for p in model.parameters() if p.ndim > 1]  # conv / linear weights
     rest = [p for p in model.parameters() if p.ndim <= 1]  # BN scales and shifts, biases: no weight decay
