@@ -26,6 +26,18 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+def _timed(step, warmup: int, steps: int, device: torch.device) -> float:
+    """Seconds for `steps` calls of step(i) after `warmup` untimed ones, the device synchronised around them."""
+    for i in range(warmup):
+        step(i)
+    _sync(device)
+    t = time.perf_counter()
+    for i in range(steps):
+        step(i)
+    _sync(device)
+    return time.perf_counter() - t
+
+
 def bench(arch: str, width: float, batch: int, steps: int, warmup: int, bf16: bool, channels_last: bool,
           device: torch.device) -> tuple[float, float]:
     """(train images/s, eval images/s) for one precision / layout."""
@@ -49,26 +61,11 @@ def bench(arch: str, width: float, batch: int, steps: int, warmup: int, bf16: bo
         opt.step()
 
     model.train()
-    for i in range(warmup):
-        step(i)
-    _sync(device)
-    t = time.perf_counter()
-    for i in range(steps):
-        step(i)
-    _sync(device)
-    train = steps * batch / (time.perf_counter() - t)
-
+    train = steps * batch / _timed(step, warmup, steps, device)
     model.eval()
     x = (data[:2 * batch].float() / 255).contiguous(memory_format=fmt)  # (2 * batch, 3, 32, 32)
     with torch.no_grad(), cast:
-        for _ in range(max(1, warmup // 2)):
-            model(x)
-        _sync(device)
-        t = time.perf_counter()
-        for _ in range(steps):
-            model(x)
-        _sync(device)
-    evaluate = steps * x.shape[0] / (time.perf_counter() - t)
+        evaluate = steps * x.shape[0] / _timed(lambda i: model(x), max(1, warmup // 2), steps, device)
     return train, evaluate
 
 

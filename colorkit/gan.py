@@ -26,6 +26,7 @@ from tqdm.auto import tqdm
 from . import color, losses, targets
 from ._checks import check_positive
 from .checkpoint import save_checkpoint
+from .data import augment
 from .models.discriminator import (backward_step, build_discriminator, check_discriminator, discriminator_step,
                                    generator_adversarial_loss)
 from .loop import (AMP_MODES, AUGMENT, TrainingDiverged, amp_dtype, checkpoint_state, device_images, epoch_seed,
@@ -306,7 +307,6 @@ def fit_gan(generator: nn.Module, discriminator: nn.Module | None, train_set: An
         for step in range(steps):
             batch = images[order[step * cfg.batch_size:(step + 1) * cfg.batch_size]]  # (B, 3, H, W) uint8
             if cfg.augment:
-                from .data import augment
                 batch = augment(batch, generator=aug_gen, **AUGMENT)
             L, ab = targets.luma_chroma(batch)  # (B, 1, H, W) in [0, 100], (B, 2, H, W) Lab units
             update_g = (epoch * steps + step + 1) % cfg.n_critic == 0

@@ -12,10 +12,10 @@ import torch
 
 from ._checks import check_positive
 from .color import rgb_to_lab, uint8_to_float
+from .data.cifar import ENV_CACHE, cache_dir_path  # noqa: F401  (ENV_CACHE: the one cache variable)
 from .quantize import Q, ab_bins, encode_hard
 
 ENV_PRIOR = "COLORKIT_ZHANG_PRIOR"  # explicit path to prior_probs.npy
-ENV_CACHE = "COLORKIT_CACHE"  # cache folder (default ~/.cache/colorkit)
 PRIOR_FILE = "zhang-prior-probs.npy"
 # Zhang's released ImageNet prior (resources/prior_probs.npy), pinned to a commit that has it, then the branch
 # that holds the original Caffe release today.
@@ -175,8 +175,7 @@ def load_zhang_prior(path: str | os.PathLike | None = None, cache_dir: str | os.
             raise FileNotFoundError(f"load_zhang_prior: {source} points to {file}, which does not exist; "
                                     f"expected Zhang's prior_probs.npy ({Q},) there")
         return _validate_prior_file(file)
-    folder = Path(cache_dir or os.environ.get(ENV_CACHE) or Path.home() / ".cache" / "colorkit").expanduser()
-    file = folder / PRIOR_FILE
+    file = cache_dir_path(cache_dir) / PRIOR_FILE
     if file.is_file():
         return _validate_prior_file(file)
     error = _download(file, timeout) if download else "download=False"

@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 from . import targets
 from ._checks import check_positive
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from .data import augment
 from .device import default_device
 from .loop import (AMP_MODES, AUGMENT, TrainingDiverged, amp_dtype, checkpoint_state, device_images, dist_info,  # noqa: F401
                    epoch_seed, resolve_device, restore)
@@ -228,7 +229,6 @@ def fit(model: torch.nn.Module, train_set: Any, val_set: Any = None, cfg: TrainC
         for step in range(steps):
             batch = images[order[step * cfg.batch_size:(step + 1) * cfg.batch_size]]  # (B, 3, H, W) uint8
             if cfg.augment:
-                from .data import augment
                 batch = augment(batch, generator=aug_gen, **AUGMENT)
             luma, chroma = targets.luma_chroma(batch, cfg.color_space, cfg.target_blur)
             if channels_last:
