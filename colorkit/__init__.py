@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import torch
 
-from . import color, data, metrics, models, quantize, rebalance, viz
+from . import color, data, metrics, models, quantize, rebalance, targets, viz
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .color import (from_luma_chroma, hsv_to_rgb, join_lab, lab_to_rgb, rgb_to_hsv, rgb_to_lab, rgb_to_ycbcr,
                     split_lab, to_luma_chroma, uint8_to_float, ycbcr_to_rgb)
@@ -18,6 +18,7 @@ from .experiment import (Experiment, cached_logits, comparison_rows, evaluate, r
 from .metrics import evaluate_colorizer
 from .models import build_model, count_parameters, list_models
 from .notebook import start_notebook
+from .pretrained import list_pretrained, load_pretrained
 from .profiles import PROFILES, get_profile
 from .quantize import (ab_bins, annealed_mean, decode, decode_mean, decode_mode, encode_hard, soft_encode,
                        soft_encode_sparse)

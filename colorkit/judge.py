@@ -19,7 +19,9 @@ from .checkpoint import load_checkpoint, save_checkpoint
 from .color import join_lab, split_lab, uint8_to_float
 from .data import ImageSet, augment, batches
 from .device import default_device
-from .metrics import rmse_ab
+from .loop import amp_dtype, use_channels_last
+from .metrics import colorizer_ab, rmse_ab
+from .models.airnet import AirNet, AirNetConfig
 from .models.vgg import (VGG, WeightsAbsentError, imagenet_judge_available, imagenet_weights_path,  # noqa: F401
                          load_imagenet_vgg)
 from .profiles import Profile, get_profile
@@ -52,8 +54,8 @@ class JudgeConfig:
     warmup: float = 0.15  # fraction of steps of linear warm-up from 0, then linear decay to 0
     crop_padding: int = 4  # random crop after padding by this much (colorkit.data.augment, reflect; 0 = off)
     flip: bool = True  # random horizontal flips
-    bf16: bool = True  # bf16 autocast (CUDA only)
-    channels_last: bool = True  # NHWC memory layout (CUDA only)
+    bf16: bool = True  # bf16 autocast where it is fast: CUDA, CPUs with native bf16 (loop.amp_dtype)
+    channels_last: bool = True  # NHWC memory layout where bf16 is used (loop.use_channels_last)
     tta: bool = True  # evaluate with horizontal-flip test-time augmentation (mean of the two logits)
     eval_batch_size: int = 1000
     n_train: int | None = None  # use the first n_train training images (None = all)
@@ -95,9 +97,9 @@ def judge_config(profile: str | Profile = "full", preset: str | None = None, **o
 # ---------------------------------------------------------------- training and the cache
 
 def _autocast(device: torch.device, enabled: bool):
-    """bf16 autocast on CUDA GPUs that have bf16; a no-op elsewhere (CPU bf16 is slower: bench_judge.py)."""
-    on = enabled and device.type == "cuda" and torch.cuda.is_bf16_supported()
-    return torch.autocast("cuda", dtype=torch.bfloat16, enabled=on)
+    """bf16 autocast where it is fast (CUDA with bf16, CPUs with native bf16: loop.amp_dtype); else a no-op."""
+    dtype = amp_dtype("auto" if enabled else "off", device, "train_judge")
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=dtype == torch.bfloat16)
 
 
 def _module_device(model: nn.Module) -> torch.device:
@@ -108,10 +110,12 @@ def _to_input(x: torch.Tensor, device: torch.device, channels_last: bool) -> tor
     """uint8 or float images -> float RGB in [0, 1] on device (NHWC when asked, on CUDA)."""
     x = x.to(device, non_blocking=True)
     x = uint8_to_float(x) if x.dtype == torch.uint8 else x.float()
-    return x.contiguous(memory_format=torch.channels_last) if channels_last and device.type == "cuda" else x
+    return x.contiguous(memory_format=torch.channels_last) if channels_last else x
 
 
 def _new_judge(cfg: JudgeConfig, num_classes: int, pretrained: bool) -> nn.Module:
+    if cfg.arch == "airnet":
+        return AirNet(AirNetConfig(num_classes=num_classes))
     if cfg.arch.endswith("_imagenet"):  # seed 004's judge; pretrained=False when a cached checkpoint follows
         return load_imagenet_vgg(cfg.arch.removesuffix("_imagenet"), num_classes, pretrained=pretrained)
     return VGG(cfg.arch, num_classes=num_classes, width=cfg.width)
@@ -123,8 +127,17 @@ def one_cycle(step: int, total: int, warmup: float) -> float:
     return (step + 1) / w if step < w else max(0.0, (total - step) / max(1, total - w))
 
 
-def _fit(model: nn.Module, train_set: ImageSet, cfg: JudgeConfig, device: torch.device) -> list[dict]:
-    """SGD-Nesterov one-cycle training with label smoothing; uint8 data on the device, augmentation there too."""
+def _recipe(config: dict) -> dict:
+    """The fields of a JudgeConfig that change the trained weights (not progress bars or evaluation)."""
+    return {k: v for k, v in config.items() if k not in ("progress", "eval_batch_size", "tta")}
+
+
+def _fit(model: nn.Module, train_set: ImageSet, cfg: JudgeConfig, device: torch.device,
+         resume: Path | None = None) -> list[dict]:
+    """SGD-Nesterov one-cycle training with label smoothing; uint8 data on the device, augmentation there too.
+
+    With `resume`, the state after each epoch is written there atomically and a stopped run continues from it.
+    """
     n = len(train_set)
     bs = min(cfg.batch_size, n)
     steps = n // bs  # full batches only: steady BN statistics and one input shape for cuDNN
@@ -134,14 +147,26 @@ def _fit(model: nn.Module, train_set: ImageSet, cfg: JudgeConfig, device: torch.
     opt = torch.optim.SGD([{"params": decay, "weight_decay": cfg.weight_decay}, {"params": rest, "weight_decay": 0.0}],
                           lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: one_cycle(s, total, cfg.warmup))
-    channels_last = cfg.channels_last and device.type == "cuda"
+    channels_last = cfg.channels_last and use_channels_last("auto", device)
     if channels_last:
         model.to(memory_format=torch.channels_last)
     g = torch.Generator().manual_seed(cfg.seed)  # CPU generator: the same shuffles and crops on every device
     data = train_set.to(device)  # (N, 3, H, W) uint8 kept on the device
-    history = []
-    bar = tqdm(range(cfg.epochs), desc=f"judge {cfg.arch}", disable=not cfg.progress)
+    history, start = [], 0
+    if resume is not None and resume.is_file():
+        state = load_checkpoint(resume)
+        if _recipe(state.get("config", {})) != _recipe(asdict(cfg)):
+            raise ValueError(f"train_judge: cannot resume from {resume}: it was written by another judge config; "
+                             "delete it to start again")
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        sched.load_state_dict(state["scheduler"])
+        g.set_state(state["generator"])
+        history, start = state["history"], int(state["epoch"])
+    bar = tqdm(range(start, cfg.epochs), desc=f"judge {cfg.arch}", disable=not cfg.progress,
+               initial=start, total=cfg.epochs)
     for epoch in bar:
+        t0 = time.perf_counter()
         model.train()
         loss_sum, correct = torch.zeros((), device=device), torch.zeros((), device=device)
         for x, y in batches(data, bs, shuffle=True, generator=g, drop_last=True):
@@ -156,8 +181,12 @@ def _fit(model: nn.Module, train_set: ImageSet, cfg: JudgeConfig, device: torch.
             loss_sum += loss.detach()  # no host sync inside the epoch
             correct += (logits.argmax(1) == y).sum()
         history.append({"epoch": epoch + 1, "loss": loss_sum.item() / steps,
-                        "train_acc": correct.item() / (steps * bs)})
+                        "train_acc": correct.item() / (steps * bs), "seconds": time.perf_counter() - t0})
         bar.set_postfix(loss=f"{history[-1]['loss']:.3f}", acc=f"{history[-1]['train_acc']:.3f}")
+        if resume is not None:
+            save_checkpoint(resume, {"config": asdict(cfg), "epoch": epoch + 1, "history": history,
+                                     "model": model.state_dict(), "optimizer": opt.state_dict(),
+                                     "scheduler": sched.state_dict(), "generator": g.get_state()})
     model.eval()
     return history
 
@@ -168,7 +197,7 @@ def _slug(text: str) -> str:
 
 def judge_key(cfg: JudgeConfig, data_name: str, n_train: int) -> str:
     """Cache key: profile, arch, width and data name, plus a hash of the rest of the training recipe."""
-    recipe = {k: v for k, v in asdict(cfg).items() if k not in ("progress", "eval_batch_size", "tta")}
+    recipe = _recipe(asdict(cfg))
     digest = hashlib.sha1(f"{sorted(recipe.items())}|{n_train}".encode()).hexdigest()[:8]
     return f"judge-{cfg.profile}-{cfg.arch}-w{cfg.width:g}-{_slug(data_name)}-{digest}"
 
@@ -212,13 +241,16 @@ def train_judge(train_set: ImageSet, test_set: ImageSet | None, cfg: JudgeConfig
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(cfg.seed)
         model = _new_judge(cfg, num_classes, pretrained=True).to(device)
+        if isinstance(model, AirNet):
+            model.init_whitening(train_set.images.to(device))
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     start = time.perf_counter()
-    history = _fit(model, train_set, cfg, device)
+    partial = None if path is None else path.with_name(path.stem + ".partial.pt")
+    history = _fit(model, train_set, cfg, device, resume=partial)
     if device.type == "cuda":
         torch.cuda.synchronize(device)
-    seconds = time.perf_counter() - start
+    seconds = sum(h.get("seconds", 0.0) for h in history) or time.perf_counter() - start
     acc = None
     if test_set is not None:
         acc = judge_images(model, test_set.images, test_set.labels, cfg.eval_batch_size, tta=cfg.tta)["top1"]
@@ -230,6 +262,7 @@ def train_judge(train_set: ImageSet, test_set: ImageSet | None, cfg: JudgeConfig
         weights = {k: v.detach().cpu() for k, v in model.state_dict().items()}
         save_checkpoint(path, {"kind": "judge", "key": key, "num_classes": num_classes, "config": asdict(cfg),
                                "model": weights, "info": info})
+        partial.unlink(missing_ok=True)
     return model, {**info, "cached": False, "cache_path": str(path) if path else None}
 
 
@@ -323,7 +356,7 @@ def compose_rgb(L: torch.Tensor, ab: torch.Tensor) -> torch.Tensor:
 
 def judge_colorizers(judge: nn.Module, test_set: ImageSet, colorizers: dict[str, Callable], batch_size: int = 500,
                      device: torch.device | str | None = None, tta: bool = False, keep_examples: int = 0) -> list[dict]:
-    """Score grayscale, each colorizer (L (B,1,H,W) -> ab (B,2,H,W)) and ground truth with the judge.
+    """Score grayscale, each colorizer (Lab L -> ab, or from_rgb: metrics.colorizer_ab) and ground truth.
 
     Rows {name, top1, confidence, frechet (vs ground-truth features), rmse_ab (colorkit.metrics.rmse_ab)};
     with keep_examples=k each row also holds the first k images as uint8 and the judge's predictions for them.
@@ -349,7 +382,7 @@ def judge_colorizers(judge: nn.Module, test_set: ImageSet, colorizers: dict[str,
                 if name == "ground_truth":
                     ab, x = ab_true, rgb
                 else:
-                    ab = torch.zeros_like(ab_true) if name == "grayscale" else colorizers[name](L)
+                    ab = torch.zeros_like(ab_true) if name == "grayscale" else colorizer_ab(colorizers[name], rgb, L)
                     if not isinstance(ab, torch.Tensor) or ab.shape != ab_true.shape:
                         got = tuple(ab.shape) if isinstance(ab, torch.Tensor) else type(ab).__name__
                         raise ValueError(f"judge_colorizers: colorizer {name!r} must map L {tuple(L.shape)} to ab "

@@ -1,0 +1,187 @@
+"""Train, evaluate and export the kit's pretrained models: `python -m colorkit.pretrained_train NAME --data PATH`.
+
+One dict of recipes, a reason for each choice. Training resumes from WORK/NAME checkpoints when the same
+command is run again (a stopped session loses at most one epoch). `make pretrained` runs all three in order.
+"""
+from __future__ import annotations
+
+import argparse
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .pretrained import NAMES, WEIGHTS_DIR, export_pretrained, load_pretrained
+
+T_ANNEALED = 0.38  # Zhang et al.'s annealed-mean temperature, used for every colorizer metric on the cards
+RECIPES: dict[str, dict[str, Any]] = {
+    # The judge (notebook 06, and anyone scoring images): an airbench-style net (models/airnet.py), ~2 M parameters.
+    # batch 512 and a one-cycle lr peaking at 0.4: large steps early, annealed to 0 (SGD-Nesterov, momentum 0.9);
+    # label smoothing 0.2 and 2-pixel translations + flips: the regularisers that let ~16 epochs reach > 90 %.
+    "judge": dict(kind="judge", epochs=16, batch_size=512, lr=0.4, warmup=0.2, weight_decay=5e-4,
+                  label_smoothing=0.2, crop_padding=2),
+    # The hero colorizer: Zhang's simplified net at half width (3.9 M parameters; bf16-friendly 8x8+ maps at 32 px),
+    # 313-bin classification with class rebalancing on the training set's prior smoothed with sigma 5, lambda 0.5
+    # (Zhang et al.); Adam at 1e-3 (Zhang's 3.16e-5 is tuned for ImageNet's 450k-step schedule), flips + crops.
+    "classifier": dict(kind="colorizer", model="zhang_simplified", head="classify", width=0.5, epochs=12,
+                       batch_size=128, lr=1e-3, loss="rebalanced", prior_sigma=5.0, lam=0.5),
+    # The same body with an L2 regression head (tanh to Lab units): the averaging problem, on one network.
+    "regressor": dict(kind="colorizer", model="zhang_simplified", head="tanh", width=0.5, epochs=10,
+                      batch_size=128, lr=1e-3, loss="l2"),
+}
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
+                             text=True, timeout=10)
+        return out.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def _hardware(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    from .loop import cpu_fast_bf16
+
+    model = platform.machine()
+    try:
+        names = [ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name")]
+        model = names[0] if names else model
+    except OSError:
+        pass
+    return f"CPU {model}, {torch.get_num_threads()} threads, bf16 autocast {'on' if cpu_fast_bf16() else 'off'}"
+
+
+def _judge_config(recipe: dict[str, Any], epochs: int):
+    from .judge import JudgeConfig
+
+    keys = ("batch_size", "lr", "warmup", "weight_decay", "label_smoothing", "crop_padding")
+    return JudgeConfig(arch="airnet", epochs=epochs, profile="pretrained", **{k: recipe[k] for k in keys})
+
+
+def train_judge_model(train_set, test_set, recipe: dict[str, Any], epochs: int, work: Path, device: torch.device):
+    """Train (or resume) the judge; returns (model, spec, card fields)."""
+    from .judge import train_judge
+
+    model, info = train_judge(train_set, test_set, _judge_config(recipe, epochs), device=device, cache=work / "judge.pt")
+    card = {"task": "CIFAR-10 classifier: RGB in [0, 1] (B, 3, 32, 32) -> logits (B, 10)",
+            "classes": list(train_set.classes), "wall_time_s": info["train_time_s"],
+            "metrics": {"test_top1_flip_tta": info["test_accuracy"]},
+            "headline": {"top1": info["test_accuracy"]}, "history": info["history"]}
+    return model, {"name": "airnet", "num_classes": len(train_set.classes)}, card
+
+
+def train_colorizer(name: str, train_set, test_set, recipe: dict[str, Any], epochs: int, work: Path,
+                    device: torch.device, judge_folder: Path | None):
+    """Train (or resume) a colorizer with colorkit.train.fit; evaluate it and judge it; returns (model, spec, card)."""
+    from .models import build_model
+    from .rebalance import class_weights, empirical_prior
+    from .train import TrainConfig, fit
+
+    torch.manual_seed(0)
+    model = build_model(recipe["model"], head=recipe["head"], width=recipe["width"])
+    weights = None
+    if recipe["loss"] == "rebalanced":
+        weights = class_weights(empirical_prior(train_set), lam=recipe["lam"], sigma=recipe["prior_sigma"]).float()
+    cfg = TrainConfig(epochs=epochs, batch_size=recipe["batch_size"], optimizer="adam", lr=recipe["lr"],
+                      loss=recipe["loss"], class_weights=weights, augment=True, checkpoint=work / f"{name}.pt",
+                      profile="pretrained")
+    history = fit(model, train_set, test_set, cfg, device=device)
+    metrics = evaluate_colorizer_card(model, test_set, device, judge_folder)
+    card = {"task": "colorizer: L in [0, 100] (B, 1, H, W) -> " +
+            ("313-bin logits at H/4; decode with the annealed mean" if recipe["head"] == "classify" else "ab"),
+            "wall_time_s": sum(history.epoch_seconds), "metrics": metrics,
+            "headline": {k: metrics[k] for k in ("colorfulness", "colorfulness_true", "rmse_ab", "judge_gap_recovered")
+                         if k in metrics},
+            "history": {"train_loss": history.train_loss, "val_loss": history.val_loss,
+                        "val_rmse_ab": history.val_rmse_ab, "images_per_second": history.images_per_second}}
+    return model, dict(model.spec), card
+
+
+def evaluate_colorizer_card(model: torch.nn.Module, test_set, device: torch.device,
+                            judge_folder: Path | None) -> dict[str, float]:
+    """Test metrics at T = 0.38 (annealed mean): RMSE ab, PSNR, SSIM, AuC, colourfulness; judged by the judge."""
+    from .metrics import evaluate_colorizer
+    from .pretrained import PretrainedMissing
+    from .targets import predict_ab
+
+    model.eval()
+    predict = lambda L: predict_ab(model, L, T=T_ANNEALED)  # noqa: E731
+    metrics = evaluate_colorizer(predict, test_set, device=device)
+    try:
+        judge, _ = load_pretrained("judge", device=device, folder=judge_folder)
+    except PretrainedMissing:
+        return metrics
+    from .judge import judge_colorizers
+
+    rows = {r["name"]: r["top1"] for r in judge_colorizers(judge, test_set, {"colorized": predict}, tta=True)}
+    gap = rows["ground_truth"] - rows["grayscale"]
+    metrics.update({"judge_top1_grayscale": rows["grayscale"], "judge_top1_colorized": rows["colorized"],
+                    "judge_top1_ground_truth": rows["ground_truth"],
+                    "judge_gap_recovered": (rows["colorized"] - rows["grayscale"]) / gap if gap > 0 else None})
+    return metrics
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Arguments of `python -m colorkit.pretrained_train`."""
+    p = argparse.ArgumentParser(prog="python -m colorkit.pretrained_train", description=__doc__.splitlines()[0],
+                                epilog="exit codes: 0 trained and exported, 2 bad arguments or data")
+    p.add_argument("name", choices=NAMES, help="which pretrained model")
+    p.add_argument("--data", default="auto", help="CIFAR-10 (folder, .tar.gz) as for load_dataset")
+    p.add_argument("--work", default="runs/pretrained", help="checkpoints to resume from (default: runs/pretrained)")
+    p.add_argument("--out", default=None, help=f"where NAME.pt and NAME.json go (default: {WEIGHTS_DIR})")
+    p.add_argument("--limit", type=int, default=None, help="training images (default: all); tests use a few")
+    p.add_argument("--test-limit", type=int, default=None, help="test images (default: all 10,000)")
+    p.add_argument("--epochs", type=int, default=None, help="default: the recipe's")
+    p.add_argument("--device", default=None)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Train one pretrained model (resuming), evaluate it, export weights and card."""
+    from .data import load_dataset
+
+    args = build_parser().parse_args(argv)
+    recipe = RECIPES[args.name]
+    epochs = args.epochs or recipe["epochs"]
+    for flag in ("limit", "test_limit", "epochs"):
+        if getattr(args, flag) is not None and getattr(args, flag) < 1:
+            print(f"pretrained_train: error: --{flag.replace('_', '-')} must be >= 1", file=sys.stderr)
+            return 2
+    device = torch.device(args.device) if args.device else torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    work = Path(args.work) / (f"limit{args.limit}" if args.limit else "full")
+    work.mkdir(parents=True, exist_ok=True)
+    out = Path(args.out) if args.out else WEIGHTS_DIR
+    try:
+        train_set = load_dataset(args.data, "train", limit=args.limit)
+        test_set = load_dataset(args.data, "test", limit=args.test_limit)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"pretrained_train: error: {exc}", file=sys.stderr)
+        return 2
+    started = time.time()
+    if recipe["kind"] == "judge":
+        model, spec, card = train_judge_model(train_set, test_set, recipe, epochs, work, device)
+    else:
+        model, spec, card = train_colorizer(args.name, train_set, test_set, recipe, epochs, work, device, out)
+    data_arg = Path(args.data).name if args.data not in ("auto", "cifar10", "embedded") else args.data
+    command = f"python -m colorkit.pretrained_train {args.name} --data {data_arg}"
+    command += "".join(f" --{k.replace('_', '-')} {v}" for k, v in (("limit", args.limit),
+                       ("test_limit", args.test_limit), ("epochs", args.epochs)) if v is not None)
+    card = {"data": f"{train_set.name}, {len(train_set):,} training images", "test_data":
+            f"{test_set.name}, {len(test_set):,} test images", "epochs": epochs, "recipe": recipe,
+            "command": command, "commit": _git_commit(), "hardware": _hardware(device),
+            "torch": str(torch.__version__), "trained_on": time.strftime("%Y-%m-%d", time.gmtime(started)), **card}
+    written = export_pretrained(args.name, model, spec, card, out)
+    print(f"{args.name}: wrote {out / written['file']} ({written['bytes'] / 1e6:.1f} MB, sha256 "
+          f"{written['sha256'][:12]}); headline {written['headline']}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
