@@ -142,27 +142,22 @@ def _pair(size: int | Sequence[int]) -> tuple[int, int]:
 def colorize_images(model: torch.nn.Module, images: Sequence[torch.Tensor], image_size: int | Sequence[int],
                     temperature: float = 0.38, space: str = "lab", method: str = "annealed",
                     device: str | torch.device | None = None) -> list[torch.Tensor]:
-    """Colour uint8 images (3, H_i, W_i) of any sizes: the model at image_size, chroma upsampled onto the full L."""
-    from .color import from_luma_chroma, to_luma_chroma, uint8_to_float
-    from .train import predict_ab
+    """Colour uint8 images (3, H_i, W_i) of any sizes: the model at image_size, chroma upsampled onto the full L.
+
+    Each photo goes through targets.predict_colors (the luma of the model's own colour space) on its own: sizes
+    differ, and one full-resolution photo at a time bounds the memory.
+    """
+    from .targets import predict_colors
 
     device = torch.device(device) if device else next(model.parameters()).device
-    lumas = []
-    for img in images:  # one full-resolution luma per photo (sizes differ): (1, 1, H, W) in [0, 100]
+    for img in images:
         if not isinstance(img, torch.Tensor) or img.dim() != 3 or img.shape[0] != 3 or img.dtype != torch.uint8:
             got = f"shape {tuple(img.shape)}, dtype {img.dtype}" if isinstance(img, torch.Tensor) else type(img)
             raise ValueError(f"colorize_images: expected uint8 (3, H, W) images, got {got}")
-        lumas.append(to_luma_chroma(uint8_to_float(img[None].to(device)).float(), space)[0])
-    if not lumas:
-        return []
-    small = torch.cat([F.interpolate(y, size=_pair(image_size), mode="bilinear", align_corners=False,
-                                     antialias=True) for y in lumas])  # (B, 1, S, S), every photo squashed alike
-    with torch.no_grad():
-        chroma = predict_ab(model, small, T=temperature, method=method)  # (B, 2, S, S)
     out = []
-    for y, c in zip(lumas, chroma):
-        c = F.interpolate(c[None], size=y.shape[-2:], mode="bilinear", align_corners=False)  # (1, 2, H, W)
-        rgb = from_luma_chroma(y, c, space).clamp(0, 1)  # (1, 3, H, W)
+    for img in images:
+        rgb = predict_colors(model, img[None].to(device), space, T=temperature, method=method, output="rgb",
+                             size=_pair(image_size))  # (1, 3, H, W) in [0, 1]
         out.append((rgb[0] * 255).round().to(torch.uint8).cpu())
     return out
 

@@ -10,11 +10,10 @@ from typing import TYPE_CHECKING
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from .data import ImageSet
 from .device import default_device
-from .judge import _module_device, judge_colorizers, with_seed_004
+from .judge import judge_colorizers, with_seed_004
 from .models.vgg import VGG, imagenet_weights_path
 
 if TYPE_CHECKING:
@@ -61,32 +60,32 @@ def imagenet_judge_status(setting: bool | str, device: torch.device | str) -> tu
 
 
 class OutputCache:
-    """The raw output of the last (model, L batch) pair: the decodings of one model judged one after another run
-    the network once per batch. One slot, so at most one output is held."""
+    """The raw output of the last (model, input batch) pair: the decodings of one model judged one after another run
+    the network once per batch. One slot, so at most one output is held; a batch is matched by its values."""
 
     def __init__(self) -> None:
         self.key: tuple[nn.Module, torch.Tensor] | None = None
         self.out: torch.Tensor | None = None
 
     @torch.no_grad()
-    def __call__(self, model: nn.Module, L: torch.Tensor) -> torch.Tensor:
-        if self.key is None or self.key[0] is not model or self.key[1] is not L:
+    def __call__(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        hit = (self.key is not None and self.key[0] is model and self.key[1].shape == x.shape
+               and self.key[1].device == x.device and torch.equal(self.key[1], x))
+        if not hit:
             self.key = self.out = None  # free the previous output first
-            m = getattr(model, "input_multiple", 1)
-            x = F.pad(L.float(), (0, -L.shape[-1] % m, 0, -L.shape[-2] % m), mode="replicate")
-            self.out, self.key = model(x.to(_module_device(model))).float(), (model, L)
+            self.out, self.key = model(x).float(), (model, x)
         return self.out
 
 
 @dataclass(eq=False)
 class DecodedColorizer:
-    """A trained colorizer decoded one way: the callable L (B, 1, H, W) in [0, 100] -> Lab ab (B, 2, H, W)."""
+    """A trained colorizer decoded one way, for the judge and metrics: from_rgb(RGB (B, 3, H, W)) -> Lab ab."""
 
     model: nn.Module
     source: str  # the checkpoint's name (stem)
     method: str = "annealed"  # "annealed" | "mode" | "mean"; regressors ignore it
     T: float = DEFAULT_T
-    space: str = "lab"  # the model's training space; YCbCr chroma is converted to Lab ab
+    space: str = "lab"  # the model's training space: it sees that space's luma, its chroma is read back as Lab ab
     cache: OutputCache | None = None
 
     @property
@@ -94,18 +93,12 @@ class DecodedColorizer:
         """"regression" (ab output) or "classifier" (313 logits)."""
         return "classifier" if getattr(self.model, "output_kind", None) == "logits" else "regression"
 
-    def __call__(self, L: torch.Tensor) -> torch.Tensor:
-        from .color import from_luma_chroma, rgb_to_lab
-        from .targets import decode_output
+    def from_rgb(self, rgb: torch.Tensor) -> torch.Tensor:
+        """Lab ab (B, 2, H, W) for RGB images (B, 3, H, W), through targets.predict_colors like every colorizer."""
+        from .targets import predict_colors
 
-        out = (self.cache or OutputCache())(self.model, L)  # (B, 2 or 313, H', W')
-        kind = "logits" if self.kind == "classifier" else "ab"
-        stride = getattr(self.model, "output_stride", 1)
-        ab = decode_output(out, kind, (out.shape[-2] * stride, out.shape[-1] * stride), self.T, self.method)
-        ab = ab[..., :L.shape[-2], :L.shape[-1]].to(L.device)  # crop the input padding
-        if self.space != "lab":  # the model saw luma on the same 0-100 scale (as experiment._lab_predictor)
-            ab = rgb_to_lab(from_luma_chroma(L.float(), ab, self.space))[:, 1:]
-        return ab.to(L.dtype)
+        return predict_colors(self.model, rgb, self.space, T=self.T, method=self.method, output="lab_ab",
+                              batch_size=max(1, rgb.shape[0]), forward=self.cache or OutputCache())
 
 
 def default_decoding(name: str) -> str:

@@ -10,7 +10,8 @@ from .metrics import evaluate_colorizer
 from .models import build_model, count_parameters
 from .notebook import NotebookRun
 from .profiles import Profile
-from .train import History, TrainConfig, fit, predict_ab
+from .targets import predict_colors
+from .train import History, TrainConfig, fit
 
 METRIC_COLUMNS = ("model", "rmse_ab", "rmse_rgb", "psnr", "ssim", "auc", "auc_rebalanced", "colorfulness",
                   "params", "train_s")
@@ -39,9 +40,13 @@ class Experiment:
     space: str = "lab"
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def predict(self, L: torch.Tensor) -> torch.Tensor:
-        """ab (B, 2, H, W) for raw L (B, 1, H, W), decoded with this experiment's T and method."""
-        return predict_ab(self.model, L, T=self.T, method=self.method)
+    def colorize(self, images: torch.Tensor) -> torch.Tensor:
+        """RGB (B, 3, H, W) in [0, 1] of uint8 or float RGB images recoloured from their own luma (predict_colors)."""
+        return predict_colors(self.model, images, self.space, T=self.T, method=self.method, output="rgb")
+
+    def from_rgb(self, rgb: torch.Tensor) -> torch.Tensor:
+        """Lab ab (B, 2, H, W) predicted for RGB images: how metrics and the judge call a model-backed colorizer."""
+        return predict_colors(self.model, rgb, self.space, T=self.T, method=self.method, output="lab_ab")
 
 
 def run_experiment(name: str, model: str | torch.nn.Module, train_set, test_set, nb: NotebookRun,
@@ -61,7 +66,7 @@ def run_experiment(name: str, model: str | torch.nn.Module, train_set, test_set,
 
 def evaluate(exp: Experiment, test_set, nb: NotebookRun, prior: torch.Tensor | None = None) -> Experiment:
     """Fill exp.row with the test metrics (plus parameter count and training seconds) and return exp."""
-    metrics = evaluate_colorizer(_lab_predictor(exp), test_set, device=nb.device, prior=prior)
+    metrics = evaluate_colorizer(exp, test_set, device=nb.device, prior=prior)  # through exp.from_rgb
     exp.row = {"model": exp.name, **metrics, "params": count_parameters(exp.model),
                "train_s": sum(exp.history.epoch_seconds)}
     return exp
@@ -74,28 +79,9 @@ def with_decoding(exp: Experiment, name: str, T: float = 0.38, method: str = "an
     return Experiment(name, exp.model, exp.history, {}, T=T, method=method, space=exp.space)
 
 
-def _lab_predictor(exp: Experiment):
-    """A callable L -> Lab ab for any experiment; models trained in YCbCr are converted through RGB."""
-    if exp.space == "lab":
-        return exp.predict
-    from .color import from_luma_chroma, rgb_to_lab
-
-    def predict(L: torch.Tensor) -> torch.Tensor:
-        # the model saw luma on the same 0-100 scale; rebuild RGB in its space and read ab back in Lab
-        rgb = from_luma_chroma(L, exp.predict(L), exp.space)
-        return rgb_to_lab(rgb)[:, 1:]
-
-    return predict
-
-
 def colorize_with(exp: Experiment, images: torch.Tensor) -> torch.Tensor:
-    """RGB (B, 3, H, W) in [0, 1] of uint8 images recoloured by an experiment from their own L."""
-    from .color import from_luma_chroma, to_luma_chroma, uint8_to_float
-
-    rgb = uint8_to_float(images)
-    luma, _ = to_luma_chroma(rgb, exp.space)
-    with torch.no_grad():
-        return from_luma_chroma(luma, exp.predict(luma), exp.space)
+    """RGB (B, 3, H, W) in [0, 1] of uint8 images recoloured by an experiment from their own luma."""
+    return exp.colorize(images)
 
 
 def comparison_rows(experiments: Sequence[Experiment], images: torch.Tensor) -> dict[str, torch.Tensor]:

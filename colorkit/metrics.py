@@ -139,9 +139,22 @@ def accuracy(logits_or_pred: torch.Tensor, labels: torch.Tensor) -> torch.Tensor
     return (pred.to(labels.device) == labels).double().mean()
 
 
+def colorizer_ab(colorizer: object, rgb: torch.Tensor, L: torch.Tensor) -> torch.Tensor:
+    """Lab ab (B, 2, H, W) a colorizer predicts for RGB images and their Lab L: from_rgb(rgb) if it has one, else (L).
+
+    Trained models have from_rgb (targets.predict_colors gives them the luma of their own colour space: Y for a
+    YCbCr model); a plain callable maps Lab L (B, 1, H, W) to ab.
+    """
+    from_rgb = getattr(colorizer, "from_rgb", None)
+    return from_rgb(rgb) if callable(from_rgb) else colorizer(L)
+
+
 def evaluate_colorizer(predict_ab: Callable[[torch.Tensor], torch.Tensor], images, batch_size: int = 256,
                        device: torch.device | str | None = None, prior: torch.Tensor | None = None) -> dict[str, float]:
-    """All metrics of a colorizer L (B, 1, H, W) -> ab (B, 2, H, W) over uint8 images, in one pass without gradients."""
+    """All metrics of a colorizer over uint8 images, in one pass without gradients.
+
+    predict_ab: a callable Lab L (B, 1, H, W) -> ab (B, 2, H, W), or an object with from_rgb (see colorizer_ab).
+    """
     from . import color
     from .data import ImageSet, batches
     from .device import default_device
@@ -158,7 +171,7 @@ def evaluate_colorizer(predict_ab: Callable[[torch.Tensor], torch.Tensor], image
         for x, _ in batches(images, batch_size, shuffle=False, device=device):
             rgb = color.uint8_to_float(x)  # (B, 3, H, W) in [0, 1]
             L, ab = color.split_lab(rgb)  # (B, 1, H, W) in [0, 100], (B, 2, H, W) Lab units
-            pred_ab = predict_ab(L)
+            pred_ab = colorizer_ab(predict_ab, rgb, L)
             if not isinstance(pred_ab, torch.Tensor) or pred_ab.shape != ab.shape:
                 got = tuple(pred_ab.shape) if isinstance(pred_ab, torch.Tensor) else type(pred_ab).__name__
                 raise ValueError(f"evaluate_colorizer: predict_ab must map L {tuple(L.shape)} to ab "

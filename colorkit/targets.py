@@ -1,8 +1,9 @@
 """What goes into and comes out of a colorizer: luma input, (blurred) chroma and sparse soft-bin targets, the
-loss, and the way back from an output to chroma (predict_ab, colorize). Batched, on any device."""
+loss, and the one way back from a model to colours (predict_colors). Batched, on any device."""
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import torch
 import torch.distributed as dist
@@ -111,22 +112,30 @@ def evaluate(model: torch.nn.Module, images: torch.Tensor, loss: str, space: str
              amp_dtype: torch.dtype | None = None, rank: int = 0, world: int = 1) -> tuple[float, float]:
     """Mean loss and mean per-image chroma RMSE (annealed-mean decoding) of a model over uint8 (N, 3, H, W) images.
 
-    Under torch.distributed each rank takes every world-th batch and the sums are all-reduced.
+    The chroma is the model's own (Lab ab, or YCbCr CbCr), predicted through predict_colors. Under
+    torch.distributed each rank takes every world-th batch and the sums are all-reduced.
     """
     from .metrics import rmse_ab
 
-    kind = output_kind(model, "evaluate")
+    output_kind(model, "evaluate")
     was_training = model.training
     model.eval()
     totals, count = torch.zeros(2, device=images.device, dtype=torch.float64), 0  # loss sum, rmse sum; images
-    for start in range(rank * batch_size, images.shape[0], world * batch_size):
-        luma, chroma = luma_chroma(images[start:start + batch_size], space)  # (B, 1, H, W), (B, 2, H, W)
+    outs: list[torch.Tensor] = []
+
+    def forward(m: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:  # predict_colors' model call, kept for the loss
         with torch.autocast(images.device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
-            out = model(luma)
-        n = luma.shape[0]
+            outs.append(m(x))
+        return outs[-1]
+
+    for start in range(rank * batch_size, images.shape[0], world * batch_size):
+        batch = images[start:start + batch_size]
+        _, chroma = luma_chroma(batch, space)  # (B, 2, H, W) true chroma in the model's space
+        pred = predict_colors(model, batch, space, output="chroma", batch_size=batch.shape[0], forward=forward)
+        n = batch.shape[0]
         count += n  # kept on the host: a tensor made from it would be one blocking copy a batch
-        rmse = rmse_ab(decode_output(out, kind, chroma.shape[-2:]), chroma, reduction="none")  # (B,)
-        batch_loss = compute_loss(out, chroma, loss, k, sigma, class_weights, in_gamut=True).double()
+        rmse = rmse_ab(pred, chroma, reduction="none")  # (B,)
+        batch_loss = compute_loss(outs.pop(), chroma, loss, k, sigma, class_weights, in_gamut=True).double()
         totals += torch.stack([batch_loss * n, rmse.double().sum()])
     totals = torch.cat([totals, totals.new_tensor([count])])  # loss sum, rmse sum, images
     if world > 1:
@@ -136,10 +145,17 @@ def evaluate(model: torch.nn.Module, images: torch.Tensor, loss: str, space: str
     return loss_sum / max(count, 1), rmse_sum / max(count, 1)
 
 
+PREDICT_OUTPUTS = ("rgb", "lab_ab", "chroma")
+
+
 @torch.no_grad()
 def predict_ab(model: torch.nn.Module, L: torch.Tensor, T: float = 0.38, method: str = "annealed",
-               batch_size: int = 256) -> torch.Tensor:
-    """Chroma (B, 2, H, W) at L's resolution for luma L (B, 1, H, W) in [0, 100]; logits are decoded and upsampled."""
+               batch_size: int = 256, forward: Callable | None = None) -> torch.Tensor:
+    """Chroma (B, 2, H, W) in the model's space at L's resolution for its luma L (B, 1, H, W) in [0, 100].
+
+    The model's own step of predict_colors (which picks the luma of the model's colour space): padded to the model's
+    input multiple, logits decoded, upsampled, cropped. forward(model, x) replaces model(x) (a cache, autocast).
+    """
     check_image_batch(L, "L", "predict_ab", channels=1)
     check_positive(T, "T", "predict_ab")
     if method not in DECODE_METHODS:
@@ -156,19 +172,48 @@ def predict_ab(model: torch.nn.Module, L: torch.Tensor, T: float = 0.38, method:
         x = L[start:start + batch_size].to(device, torch.float32)
         if pad_h or pad_w:
             x = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
-        ab = decode_output(model(x), kind, x.shape[-2:], T=T, method=method)[..., :h, :w]
+        out = model(x) if forward is None else forward(model, x)
+        ab = decode_output(out, kind, x.shape[-2:], T=T, method=method)[..., :h, :w]
         chunks.append(ab.to(L.device, L.dtype))
     model.train(was_training)
     return torch.cat(chunks)
 
 
+@torch.no_grad()
+def predict_colors(model: torch.nn.Module, images: torch.Tensor, space: str = "lab", T: float = 0.38,
+                   method: str = "annealed", output: str = "rgb", size: int | tuple[int, int] | None = None,
+                   batch_size: int = 256, forward: Callable | None = None) -> torch.Tensor:
+    """The one way from images to a colorizer's colours: every evaluation, table, notebook and photo goes through it.
+
+    images: uint8 or float RGB (B, 3, H, W). The model sees their luma in its own training `space` (Lab L or
+    YCbCr Y), resized to `size` when given (its chroma is then upsampled back onto the full-resolution luma).
+    output "rgb": (B, 3, H, W) in [0, 1]; "lab_ab": Lab ab (B, 2, H, W), the model's raw ab for Lab models,
+    read back from the RGB for the others; "chroma": the model's chroma in its own space.
+    """
+    check_image_batch(images, "images", "predict_colors", channels=3, floating=False)
+    if output not in PREDICT_OUTPUTS:
+        raise ValueError(f"predict_colors: unknown output {output!r}; valid: {', '.join(PREDICT_OUTPUTS)}")
+    if images.dtype == torch.uint8:
+        rgb = color.uint8_to_float(images)
+    elif images.is_floating_point():
+        rgb = images
+    else:
+        raise ValueError(f"predict_colors: expected images as uint8 or float RGB, got dtype {images.dtype}")
+    luma, _ = color.to_luma_chroma(rgb, space)  # (B, 1, H, W) in [0, 100], the luma the model was trained on
+    x = luma
+    if size is not None:
+        size = (size, size) if isinstance(size, int) else tuple(size)
+        x = F.interpolate(luma, size=size, mode="bilinear", align_corners=False, antialias=True)
+    chroma = predict_ab(model, x, T=T, method=method, batch_size=batch_size, forward=forward)
+    if chroma.shape[-2:] != luma.shape[-2:]:
+        chroma = F.interpolate(chroma, size=luma.shape[-2:], mode="bilinear", align_corners=False)
+    if output == "chroma" or (output == "lab_ab" and space == "lab"):
+        return chroma
+    out_rgb = color.from_luma_chroma(luma, chroma, space).clamp(0, 1)
+    return out_rgb if output == "rgb" else color.rgb_to_lab(out_rgb)[:, 1:]
+
+
 def colorize(model: torch.nn.Module, images: torch.Tensor, T: float = 0.38, method: str = "annealed",
              space: str = "lab", batch_size: int = 256) -> torch.Tensor:
-    """Colour images (uint8 or float RGB (B, 3, H, W)) from their luma alone; returns RGB in [0, 1]."""
-    check_image_batch(images, "images", "colorize", channels=3, floating=False)
-    if images.dtype != torch.uint8 and not images.is_floating_point():
-        raise ValueError(f"colorize: expected images as uint8 or float RGB, got dtype {images.dtype}")
-    rgb = color.uint8_to_float(images) if images.dtype == torch.uint8 else images
-    luma, _ = color.to_luma_chroma(rgb, space)
-    chroma = predict_ab(model, luma, T=T, method=method, batch_size=batch_size)
-    return color.from_luma_chroma(luma, chroma, space).clamp(0, 1)
+    """Colour images (uint8 or float RGB (B, 3, H, W)) from their luma alone; returns RGB in [0, 1] (predict_colors)."""
+    return predict_colors(model, images, space, T=T, method=method, output="rgb", batch_size=batch_size)
