@@ -276,35 +276,31 @@ def write_sample_photos(folder: str | os.PathLike, names: Sequence[str] = SAMPLE
 
 def colorize_explorer(checkpoints: Sequence[str | os.PathLike], images: Sequence[torch.Tensor],
                       temperature: float = 0.38, device: str | torch.device | None = None, display_size: int = 192):
-    """A model picker (Dropdown) and a temperature slider (labelled T) that re-colour the photos below them."""
-    import ipywidgets as w
-    import matplotlib.pyplot as plt
-    from IPython.display import display
+    """A model picker (Dropdown) and a temperature slider (labelled T) that re-colour the photos below them.
 
+    The photos are a picture (notebook.figure_widget), not an Output widget, so a headless run never waits on it.
+    """
+    import ipywidgets as w
+
+    from .notebook import figure_widget
     from .viz import image_grid
 
+    paths = [Path(p) for p in checkpoints]
     thumbs = [_thumbnail(img, display_size) for img in images]
-    picker = w.Dropdown(options=[(Path(p).stem, str(p)) for p in checkpoints], description="model")
+    picker = w.Dropdown(options=[(p.stem, i) for i, p in enumerate(paths)], description="model")  # no paths shown
     slider = w.FloatSlider(value=temperature, min=0.01, max=1.0, step=0.01, description="T",
                            continuous_update=False, readout_format=".2f")
-    out, models = w.Output(), {}
+    models: dict[int, tuple[torch.nn.Module, dict[str, Any]]] = {}
 
-    def redraw(_change=None) -> None:
+    def draw():
         if picker.value not in models:
-            models[picker.value] = load_colorizer(picker.value, device)
+            models[picker.value] = load_colorizer(paths[picker.value], device)
         model, info = models[picker.value]
         colored = colorize_images(model, thumbs, info["image_size"], slider.value, info["color_space"])
         rows = {"photo": _square(thumbs, display_size), f"T = {slider.value:.2f}": _square(colored, display_size)}
-        with out:
-            out.clear_output(wait=True)
-            fig = image_grid(rows, n=len(thumbs), size=2.2)
-            display(fig)
-            plt.close(fig)
+        return image_grid(rows, n=len(thumbs), size=2.2)
 
-    picker.observe(redraw, names="value")
-    slider.observe(redraw, names="value")
-    redraw()
-    return w.VBox([picker, slider, out])
+    return figure_widget([picker, slider], draw)
 
 
 def _thumbnail(image: torch.Tensor, size: int) -> torch.Tensor:

@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import ast
+import base64
+import io
 import json
 import os
 import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Sequence
 
 import torch
 
@@ -128,10 +130,48 @@ def start_notebook(name: str, namespace: dict[str, Any]) -> NotebookRun:
     import matplotlib.pyplot as plt
 
     plt.rcParams["figure.constrained_layout.use"] = True  # colour bars and labels never overlap
+    shown = run_dir.relative_to(root) if root and run_dir.is_relative_to(root) else run_dir  # no machine path
     print(f"colorkit notebook {name}: profile={profile.name} ({profile.description}), device={device_name(device)}, "
-          f"seed={seed}, run folder={run_dir}")
+          f"seed={seed}, run folder={shown}")
     return NotebookRun(name=name, profile=profile, device=device, run_dir=run_dir, seed=seed,
                        figures_dir=(root / "figures") if root else None)
 
 
-__all__ = ["NotebookRun", "start_notebook", "check_parameters", "declared_parameters", "PROFILES", "repo_root"]
+def figure_png(fig, dpi: int = 100) -> bytes:
+    """PNG bytes of a matplotlib figure, which is closed afterwards (what an ipywidgets.Image shows)."""
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def figure_widget(controls: Sequence[Any], draw: Callable[[], Any], dpi: int = 100):
+    """Controls above a picture that draw() (returning a matplotlib figure) redraws when a control's value changes.
+
+    Safe to run headless: the picture is an ipywidgets.Image whose bytes are replaced, never an Output widget that
+    captures display() calls. nbclient (papermill, nbconvert) emulates a front end's Output widget by sending a
+    message on the kernel's shell socket while it waits for the cell's reply there; that wake-up can be lost, and
+    the cell then sits idle until the per-cell timeout. The box also carries the current picture as a plain
+    image/png, which viewers without a widget front end (a stored notebook, GitHub) show instead.
+    """
+    import ipywidgets as w
+
+    class FigureBox(w.VBox):
+        def _repr_mimebundle_(self, **kwargs):
+            bundle = super()._repr_mimebundle_(**kwargs) or {}
+            return {**bundle, "image/png": base64.b64encode(picture.value).decode("ascii")}
+
+    picture = w.Image(value=figure_png(draw(), dpi), format="png")
+
+    def redraw(_change=None) -> None:
+        picture.value = figure_png(draw(), dpi)
+
+    for control in controls:
+        control.observe(redraw, names="value")
+    return FigureBox([*controls, picture])
+
+
+__all__ = ["NotebookRun", "start_notebook", "figure_png", "figure_widget", "check_parameters", "declared_parameters",
+           "PROFILES", "repo_root"]

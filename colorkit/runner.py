@@ -13,9 +13,12 @@ from .profiles import get_profile
 
 NOTEBOOK_PATTERN = re.compile(r"^(\d\d)_[\w-]+\.ipynb$")
 COMMON_PARAMETERS = ("profile", "data", "seed", "run_dir")
-# A bound on one cell, far above any cell's need at `full` (<= 10 min a notebook): a cell that builds an
-# ipywidgets widget can very rarely stall nbclient until the timeout (nbclient issue #312), never forever.
-CELL_TIMEOUT_S = 1800  # passed to every notebook that declares them
+# The bound on one cell, per profile: far above any cell's need (smoke: seconds; cpu: minutes on 2 cores; full: at most
+# 10 minutes a notebook). A cell that reaches it fails the run (NotebookFailed), whether the kernel was busy or idle:
+# nbclient can miss a cell's reply and then sits idle until the bound and goes on as if nothing happened (nbclient
+# issue #312; the kit's widgets no longer trigger it: notebook.figure_widget), so a cell that ran that long is an error.
+CELL_TIMEOUT_S = {"smoke": 600, "cpu": 1800, "full": 1800}
+DEFAULT_CELL_TIMEOUT_S = 1800  # profiles not listed above
 TABLE_COLUMNS = ("notebook", "model", "rmse_ab", "rmse_rgb", "psnr", "ssim", "auc", "colorfulness", "top1")
 # The run's final table adds the judge's other columns (notebook 06) and the Turing test's (notebook 07).
 FINAL_COLUMNS = (*TABLE_COLUMNS, "top1_imagenet", "confidence", "frechet", "fooling_rate")
@@ -71,13 +74,61 @@ def check_parameters(path: Path, parameters: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in parameters.items() if k in declared}
 
 
+def cell_bound(profile: str, cell_timeout: float | None = None) -> float:
+    """Seconds one cell may run: cell_timeout if given, else the profile's CELL_TIMEOUT_S."""
+    if cell_timeout is None:
+        return float(CELL_TIMEOUT_S.get(profile, DEFAULT_CELL_TIMEOUT_S))
+    if isinstance(cell_timeout, bool) or not isinstance(cell_timeout, (int, float)) or not cell_timeout > 0:
+        raise ValueError(f"cell_timeout must be a number of seconds > 0, got {cell_timeout!r}")
+    return float(cell_timeout)
+
+
+def slow_cells(nb: Any, bound: float) -> list[tuple[int | None, float]]:
+    """(execution count, seconds) of an executed notebook's cells that ran for the whole bound (papermill timings)."""
+    slow = []
+    for cell in getattr(nb, "cells", []):
+        seconds = (cell.get("metadata", {}).get("papermill") or {}).get("duration")
+        if cell.get("cell_type") == "code" and seconds is not None and seconds >= 0.99 * bound:
+            slow.append((cell.get("execution_count"), float(seconds)))
+    return slow
+
+
+def execute_one(path: Path, executed: Path, params: dict[str, Any], bound: float, run_dir: Path) -> None:
+    """Execute a notebook with papermill into `executed`; any failure (a cell at the bound too) is NotebookFailed."""
+    import papermill
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+    go_on = (f"Notebooks before it finished and their results are in {run_dir / RESULTS_DIR}; run the same command "
+             f"with --run-dir {run_dir} to go on: models already trained are loaded from its checkpoints.")
+    try:
+        nb = papermill.execute_notebook(str(path), str(executed), parameters=params, cwd=str(path.parent),
+                                        progress_bar=False, kernel_name="python3", execution_timeout=max(1, round(bound)))
+    except papermill.PapermillExecutionError as exc:
+        raise NotebookFailed(f"{path.stem} failed in cell [{exc.exec_count}] with {exc.ename}: {exc.evalue}\n"
+                             f"The executed copy, traceback included, is {executed}. {go_on}") from exc
+    except CellTimeoutError as exc:
+        preview = " ".join(str(exc).split("-------------------")[1:2]).strip().splitlines()[:1]
+        raise NotebookFailed(f"{path.stem}: a cell ({' '.join(preview) or 'see the executed copy'}) was still "
+                             f"running after the per-cell bound of {bound:.0f} s; the executed copy is {executed}. "
+                             f"{go_on}") from exc
+    except DeadKernelError as exc:
+        raise NotebookFailed(f"{path.stem}: the kernel died ({exc}), out of memory perhaps; the executed copy is "
+                             f"{executed}. {go_on}") from exc
+    for count, seconds in slow_cells(nb, bound):
+        raise NotebookFailed(f"{path.stem}: cell [{count}] took {seconds:.0f} s, the per-cell bound ({bound:.0f} s): "
+                             f"it stalled (the kernel idle while the runner waited) or needs more time; the executed "
+                             f"copy is {executed}. {go_on}")
+
+
 def run_notebooks(profile: str = "cpu", notebooks: list[str] | None = None, run_dir: str | Path | None = None,
                   data: str = "auto", seed: int = 0, parameters: dict[str, Any] | None = None,
-                  folder: str | Path | None = None) -> list[dict[str, Any]]:
-    """Run the selected notebooks in order at a profile; write executed copies and results to run_dir."""
-    import papermill
+                  folder: str | Path | None = None, cell_timeout: float | None = None) -> list[dict[str, Any]]:
+    """Run the selected notebooks in order at a profile; write executed copies and results to run_dir.
 
+    A cell that runs for cell_timeout seconds (default: the profile's CELL_TIMEOUT_S) fails the run.
+    """
     get_profile(profile)  # fail at once on an unknown profile
+    bound = cell_bound(profile, cell_timeout)
     paths = select_notebooks(notebooks, folder)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     run_dir = Path(run_dir or (paths[0].parent.parent / "runs" / f"{stamp}-{profile}")).resolve()
@@ -89,15 +140,7 @@ def run_notebooks(profile: str = "cpu", notebooks: list[str] | None = None, run_
         print(f"[{i}/{len(plans)}] {path.stem} ...", flush=True)
         start = time.time()
         executed = run_dir / "executed" / path.name
-        try:
-            papermill.execute_notebook(str(path), str(executed), parameters=params, cwd=str(path.parent),
-                                       progress_bar=False, kernel_name="python3", execution_timeout=CELL_TIMEOUT_S)
-        except papermill.PapermillExecutionError as exc:
-            raise NotebookFailed(
-                f"{path.stem} failed in cell [{exc.exec_count}] with {exc.ename}: {exc.evalue}\n"
-                f"The executed copy, traceback included, is {executed}. Notebooks before it finished and their "
-                f"results are in {run_dir / RESULTS_DIR}; run the same command with --run-dir {run_dir} to go on: "
-                "models already trained are loaded from its checkpoints.") from exc
+        execute_one(path, executed, params, bound, run_dir)
         print(f"[{i}/{len(plans)}] {path.stem} done in {time.time() - start:.1f} s", flush=True)
     rows = collect_results(run_dir)
     table = format_table(rows)

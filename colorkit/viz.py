@@ -139,24 +139,17 @@ def plot_annealing(probs: torch.Tensor, bins: torch.Tensor, temperatures: Sequen
 
 
 def temperature_slider(draw, value: float = 0.38, minimum: float = 0.01, maximum: float = 1.0):
-    """A box with an ipywidgets slider labelled T that redraws draw(T) (a function returning a figure) below it."""
+    """A box with an ipywidgets slider labelled T that redraws draw(T) (a function returning a figure) below it.
+
+    The figure is a picture (notebook.figure_widget), never an Output widget: a headless run does not wait on it.
+    """
     import ipywidgets as widgets
-    from IPython.display import display
+
+    from .notebook import figure_widget
 
     slider = widgets.FloatSlider(value=value, min=minimum, max=maximum, step=0.01, description="T",
                                  continuous_update=False, readout_format=".2f")
-    out = widgets.Output()
-
-    def redraw(change=None):
-        with out:
-            out.clear_output(wait=True)
-            fig = draw(slider.value)
-            display(fig)
-            plt.close(fig)
-
-    slider.observe(redraw, names="value")
-    redraw()
-    return widgets.VBox([slider, out])  # shown as the cell's value; .children[0] is the slider
+    return figure_widget([slider], lambda: draw(slider.value))  # .children: the slider, the picture
 
 
 def temperature_explorer(logits: torch.Tensor, L: torch.Tensor, truth: torch.Tensor, pixel: tuple[int, int] = (8, 8),
