@@ -93,15 +93,44 @@ def plot_curves(curves: dict[str, Sequence[float]], xlabel: str = "step", ylabel
     return ax
 
 
-def plot_channels(channels: torch.Tensor, names: Sequence[str], title: str = "", cmaps: Sequence[str] | None = None):
-    """Show each channel of one image (C, H, W) side by side, each with its own colour bar."""
+def plot_channels(channels: torch.Tensor, names: Sequence[str], title: str = "", cmaps: Sequence | None = None,
+                  centre: Sequence[float | None] | None = None):
+    """Show each channel of one image (C, H, W) side by side, each with its own colour bar.
+
+    centre[i] (when not None): channel i's colour scale is symmetric about that value (0 for Lab a, b; 128 for
+    YCbCr Cb, Cr), so the middle colour of a diverging map means "no colour".
+    """
     fig, axes = plt.subplots(1, len(names), figsize=(3.1 * len(names), 3), squeeze=False)
     for i, ax in enumerate(axes[0]):
-        im = ax.imshow(channels[i].detach().cpu().numpy(), cmap=(cmaps[i] if cmaps else "gray"))
+        x = channels[i].detach().cpu().double().numpy()
+        c = None if centre is None else centre[i]
+        half = None if c is None else max(float(np.abs(x - c).max()), 1e-6)
+        im = ax.imshow(x, cmap=(cmaps[i] if cmaps else "gray"), vmin=None if c is None else c - half,
+                       vmax=None if c is None else c + half)
         ax.set_title(names[i], fontsize=10), ax.set_xticks([]), ax.set_yticks([])
         plt.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
     fig.suptitle(title)
     return fig
+
+
+def ab_colormap(channel: str, limit: float, lightness: float = 60.0, n: int = 256):
+    """A colour map over [-limit, limit] that paints each value of a (or b) as its colour: Lab (L, a, 0) or (L, 0, b)."""
+    from matplotlib.colors import ListedColormap
+
+    if channel not in ("a", "b"):
+        raise ValueError(f"ab_colormap: channel must be 'a' or 'b', got {channel!r}")
+    t = torch.linspace(-limit, limit, n, dtype=torch.float64)
+    zero = torch.zeros_like(t)
+    lab = torch.stack([torch.full_like(t, lightness), *((t, zero) if channel == "a" else (zero, t))])  # (3, n)
+    rgb = lab_to_rgb(lab[None, :, None, :])[0, :, 0].T.clamp(0, 1).numpy()  # (n, 3)
+    return ListedColormap(rgb, name=f"ab_{channel}")
+
+
+def plot_lab_channels(lab: torch.Tensor, title: str = "Lab"):
+    """L of one Lab image (3, H, W) in gray, a and b each painted in its own colours on one scale centred on 0."""
+    limit = max(float(lab[1:].abs().max()), 1.0)
+    return plot_channels(lab, ["L", "a", "b"], title, cmaps=["gray", ab_colormap("a", limit), ab_colormap("b", limit)],
+                         centre=[None, 0.0, 0.0])
 
 
 def toy_bimodal_distribution(bins: torch.Tensor, modes: Sequence[tuple[float, float]], weights: Sequence[float],
@@ -186,21 +215,52 @@ def temperature_explorer(logits: torch.Tensor, L: torch.Tensor, truth: torch.Ten
 
 
 def plot_temperature_sweep(sweep: Sequence[dict], marks: Sequence[float] = (0.38, 0.89)):
-    """Colourfulness and RMSE ab of one classifier against the decoding temperature T."""
+    """Colourfulness (left) and RMSE ab (right) of one classifier against the decoding temperature T: two panels."""
     temps = [row["T"] for row in sweep]
-    fig, ax = plt.subplots(figsize=(6.5, 3.6))
+    fig, (ax, right) = plt.subplots(1, 2, figsize=(9, 3.4))
     ax.plot(temps, [row["colorfulness"] for row in sweep], "o-", color="tab:orange", label="colourfulness")
-    ax.axhline(sweep[0]["colorfulness_true"], color="tab:orange", ls=":", label="colourfulness of the truth")
-    ax.set_xlabel("temperature T"), ax.set_ylabel("colourfulness")
-    twin = ax.twinx()
-    twin.plot(temps, [row["rmse_ab"] for row in sweep], "s-", color="tab:blue", label="RMSE ab")
-    twin.set_ylabel("RMSE ab")
-    for m in marks:
-        ax.axvline(m, color="k", ls="--", lw=1)
-        ax.text(m, ax.get_ylim()[1], f" T={m}", va="top", fontsize=8)
-    lines = ax.get_legend_handles_labels()
-    more = twin.get_legend_handles_labels()
-    ax.legend(lines[0] + more[0], lines[1] + more[1], fontsize=8, loc="center right")
+    ax.axhline(sweep[0]["colorfulness_true"], color="tab:orange", ls=":", label="the truth's")
+    right.plot(temps, [row["rmse_ab"] for row in sweep], "s-", color="tab:blue")
+    ax.set_ylabel("colourfulness"), right.set_ylabel("RMSE ab"), ax.legend(fontsize=8)
+    for a in (ax, right):
+        a.set_xlabel("temperature T")
+        for m in marks:
+            a.axvline(m, color="k", ls="--", lw=1)
+            a.text(m, a.get_ylim()[1], f" T={m}", va="top", fontsize=8)
+    return fig
+
+
+def plot_trade(rows: Sequence[dict], baselines: Sequence[dict] = (), ax=None, title: str = ""):
+    """The averaging trade: each model's RMSE ab (x) against its colourfulness (y), baselines as grey squares.
+
+    The dotted line is the truth's colourfulness (rows' "colorfulness_true"): a colorizer near it and at low RMSE
+    would be both faithful and vivid; regressors crowd the bottom left.
+    """
+    ax = ax or plt.subplots(figsize=(6.4, 4.2))[1]
+    for group, style in ((baselines, dict(marker="s", color="0.5")), (rows, dict(marker="o", color="tab:blue"))):
+        for r in group:
+            ax.scatter(r["rmse_ab"], r["colorfulness"], **style)
+            ax.annotate(r["model"], (r["rmse_ab"], r["colorfulness"]), fontsize=7, xytext=(4, 3),
+                        textcoords="offset points")
+    truth = next((r["colorfulness_true"] for r in [*rows, *baselines] if "colorfulness_true" in r), None)
+    if truth is not None:
+        ax.axhline(truth, color="k", ls=":", lw=1, label="colourfulness of the truth")
+        ax.legend(fontsize=8, loc="center right")
+    ax.set_xlabel("RMSE ab (lower: closer to the truth)"), ax.set_ylabel("colourfulness (Hasler & Süsstrunk)")
+    ax.set_title(title, fontsize=10)
+    return ax
+
+
+def plot_loss_panels(curves: dict[str, tuple[str, Sequence[float]]], xlabel: str = "epoch", size: float = 3.4,
+                     logy: bool = False):
+    """One panel per kind of loss ({name: (kind, values)}): losses of different kinds never share an axis."""
+    kinds = list(dict.fromkeys(kind for kind, _ in curves.values()))
+    if not kinds:
+        raise ValueError("plot_loss_panels: curves is empty; expected {name: (kind, values)}")
+    fig, axes = plt.subplots(1, len(kinds), figsize=(size * len(kinds), size * 0.8), squeeze=False)
+    for ax, kind in zip(axes[0], kinds):
+        plot_curves({n: v for n, (k, v) in curves.items() if k == kind}, xlabel=xlabel, ylabel=kind, ax=ax,
+                    logy=logy, title=kind)
     return fig
 
 

@@ -110,3 +110,42 @@ def test_smooth_curve_and_gan_histories():
     assert titles[:3] == ["dcgan", "G: L1 term (unweighted)", "G: val RMSE ab"]
     with pytest.raises(ValueError, match="plot_gan_histories: histories is empty"):
         viz.plot_gan_histories({})
+
+
+def test_channels_centred_and_lab_channels_painted_as_colours():
+    x = torch.stack([torch.full((4, 4), 50.0), torch.linspace(-10, 30, 16).view(4, 4), torch.zeros(4, 4)])
+    fig = viz.plot_channels(x, ["L", "a", "b"], centre=[None, 0.0, 0.0])
+    assert fig.axes[1].images[0].get_clim() == (-30.0, 30.0)  # symmetric about 0: 0 is the middle colour
+    fig = viz.plot_lab_channels(x)
+    a_map = fig.axes[1].images[0].get_cmap()
+    red, green, grey = a_map(1.0), a_map(0.0), a_map(0.5)
+    assert red[0] > red[1] and green[1] > green[0]  # +a is red, -a is green
+    assert abs(grey[0] - grey[1]) < 0.02 and abs(grey[1] - grey[2]) < 0.02  # a = 0 is grey
+    blue = viz.ab_colormap("b", 60.0)(0.0)
+    assert blue[2] > blue[0]  # -b is blue
+    with pytest.raises(ValueError, match="ab_colormap: channel must be 'a' or 'b'"):
+        viz.ab_colormap("L", 10.0)
+
+
+def test_temperature_sweep_has_two_panels_and_no_twin_axis():
+    sweep = [{"T": t, "colorfulness": c, "colorfulness_true": 30.0, "rmse_ab": r}
+             for t, c, r in ((0.1, 20, 12), (0.5, 10, 11))]
+    fig = viz.plot_temperature_sweep(sweep)
+    assert len(fig.axes) == 2 and [a.get_ylabel() for a in fig.axes] == ["colourfulness", "RMSE ab"]
+    assert list(fig.axes[1].lines[0].get_ydata()) == [12, 11]
+
+
+def test_plot_trade_places_models_and_baselines():
+    rows = [{"model": "L2", "rmse_ab": 11.0, "colorfulness": 9.0, "colorfulness_true": 31.0}]
+    base = [{"model": "grayscale", "rmse_ab": 11.6, "colorfulness": 0.0}]
+    ax = viz.plot_trade(rows, base, title="trade")
+    points = [tuple(c.get_offsets()[0]) for c in ax.collections]
+    assert points == [(11.6, 0.0), (11.0, 9.0)] and [t.get_text() for t in ax.texts] == ["grayscale", "L2"]
+    assert ax.lines[0].get_ydata()[0] == 31.0 and ax.get_title() == "trade"
+
+
+def test_plot_loss_panels_one_panel_per_kind():
+    fig = viz.plot_loss_panels({"a": ("L2", [3, 2]), "b": ("L1", [1, 1]), "c": ("L2", [2, 1])}, xlabel="step")
+    assert [ax.get_title() for ax in fig.axes] == ["L2", "L1"] and len(fig.axes[0].lines) == 2
+    with pytest.raises(ValueError, match="plot_loss_panels: curves is empty"):
+        viz.plot_loss_panels({})
