@@ -48,6 +48,19 @@ class ImageSet:
         labels = None if self.labels is None else self.labels[index.to(self.labels.device)]
         return replace(self, images=self.images[index], labels=labels)
 
+    def select_classes(self, names: Sequence[str]) -> "ImageSet":
+        """The images whose class is one of `names` (e.g. CIFAR-10's vehicles), labels and class list unchanged."""
+        if self.labels is None:
+            raise ValueError(f"ImageSet.select_classes: {self.name!r} has no labels; expected a labelled set "
+                             "such as CIFAR-10")
+        unknown = [n for n in names if n not in self.classes]
+        if unknown or not names:
+            raise ValueError(f"ImageSet.select_classes: unknown class(es) {unknown or list(names)}; "
+                             f"valid classes: {', '.join(self.classes)}")
+        wanted = torch.tensor([self.classes.index(n) for n in names], device=self.labels.device)
+        picked = replace(self, name=f"{self.name}: {', '.join(names)}")
+        return picked.subset(torch.isin(self.labels, wanted).nonzero().squeeze(1))
+
 
 def augment(batch: torch.Tensor, crop_padding: int = 4, flip: bool = True, generator: torch.Generator | None = None,
             padding_mode: str = "reflect") -> torch.Tensor:
