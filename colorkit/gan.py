@@ -5,7 +5,10 @@
 
 G is any regression colorizer (output_kind "ab"): L (B, 1, H, W) in [0, 100] -> ab (B, 2, H, W) in Lab units.
 D sees (L, ab) (models/discriminator.py). G minimises lambda_adv * adversarial + lambda_l1 * L1 + lambda_l2 * L2
-(seed 003, sec. 4); L1 / L2 are colorkit.losses' (ab / AB_SCALE, so lambda_l1 = 100 weighs as in pix2pix).
+(seed 003, sec. 4) on ab / AB_SCALE (about [-1, 1], as pix2pix's images). L1 is pix2pix's: the MEAN of |fake - real|
+over every output element, both ab channels included (l1_term: half of losses.l1_loss, which sums the two channels
+per pixel), so lambda_l1 = 100 weighs it as pix2pix does; L2 is the mean squared error over the same elements
+(losses.l2_loss, whose 1/2 * sum over the two channels is that mean).
 Variants "l1" / "l2" have lambda_adv = 0: the generator-only baselines, same loop, no discriminator.
 Checkpoints are train.fit checkpoints of G (train.load_model rebuilds G) plus D's keys.
 Notebook 05 calls run_gan (build, fit_gan, evaluate: an experiment.Experiment) and plot_histories.
@@ -136,7 +139,7 @@ class GANHistory:
     g_adv: list[float] = field(default_factory=list)
     g_l1: list[float] = field(default_factory=list)
     g_l2: list[float] = field(default_factory=list)
-    val_l1: list[float] = field(default_factory=list)  # per epoch, losses.l1_loss of G on the validation set
+    val_l1: list[float] = field(default_factory=list)  # per epoch, l1_term of G on the validation set
     val_rmse_ab: list[float] = field(default_factory=list)  # per epoch, mean per-image chroma RMSE (Lab units)
     epoch_seconds: list[float] = field(default_factory=list)
     images_per_second: list[float] = field(default_factory=list)
@@ -159,6 +162,11 @@ def _autocast(device: torch.device, dtype: torch.dtype | None):
     return torch.autocast(device.type, dtype=dtype, enabled=dtype is not None)
 
 
+def l1_term(fake_ab: torch.Tensor, real_ab: torch.Tensor) -> torch.Tensor:
+    """pix2pix's L1 on ab / AB_SCALE: the mean over batch, pixels and BOTH channels (losses.l1_loss sums the two)."""
+    return losses.l1_loss(fake_ab, real_ab) / 2
+
+
 def generator_step(G: nn.Module, D: nn.Module | None, opt: torch.optim.Optimizer, L: torch.Tensor,
                    real_ab: torch.Tensor, cfg: GANConfig, fake_ab: torch.Tensor | None = None,
                    amp_dtype: torch.dtype | None = None, scaler=None) -> torch.Tensor:
@@ -167,7 +175,7 @@ def generator_step(G: nn.Module, D: nn.Module | None, opt: torch.optim.Optimizer
         with _autocast(L.device, amp_dtype):
             fake_ab = G(L)  # (B, 2, H, W)
     fake_ab = fake_ab.float()
-    l1, l2 = losses.l1_loss(fake_ab, real_ab), losses.l2_loss(fake_ab, real_ab)
+    l1, l2 = l1_term(fake_ab, real_ab), losses.l2_loss(fake_ab, real_ab)
     adv = torch.zeros((), device=L.device)
     if cfg.lambda_adv > 0:
         D.requires_grad_(False)  # G's step leaves D's gradients alone
@@ -330,6 +338,7 @@ def fit_gan(generator: nn.Module, discriminator: nn.Module | None, train_set: An
         history.images_per_second.append(images.shape[0] / seconds)
         if val_images is not None:
             val_l1, val_rmse = targets.evaluate(G, val_images, "l1", batch_size=cfg.batch_size, amp_dtype=autocast_dtype)
+            val_l1 = val_l1 / 2  # losses.l1_loss sums the two channels; l1_term, G's L1 term, is their mean
             history.val_l1.append(val_l1)
             history.val_rmse_ab.append(val_rmse)
             bar.set_postfix(d=f"{history.d_loss[-1]:.4g}" if D is not None else "-", g=f"{history.g_loss[-1]:.4g}",

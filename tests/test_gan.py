@@ -124,6 +124,48 @@ def test_objectives_hand_computed():
     torch.testing.assert_close(generator_adversarial_loss("wgan_gp", 2 * one), torch.tensor(-2.0))
 
 
+def test_dcgan_losses_on_non_zero_logits_against_bce_by_hand():
+    """Zero logits give ln 2 whichever the labels; these do not, so swapped real / fake labels fail here."""
+    real = torch.tensor([2.0, -0.5, 1.5, 3.0]).view(2, 1, 2, 1)  # D's patch logits on real ab
+    fake = torch.tensor([-1.0, 0.25, -2.5, 0.5]).view(2, 1, 2, 1)  # ... and on generated ab
+    d_by_hand = -torch.log(torch.sigmoid(real)).mean() - torch.log(1 - torch.sigmoid(fake)).mean()
+    g_by_hand = -torch.log(torch.sigmoid(fake)).mean()  # non-saturating: G wants D to call its ab real
+    bce = torch.nn.functional.binary_cross_entropy_with_logits  # an independent reference for both
+    torch.testing.assert_close(d_by_hand, bce(real, torch.ones_like(real)) + bce(fake, torch.zeros_like(fake)))
+    torch.testing.assert_close(g_by_hand, bce(fake, torch.ones_like(fake)))
+    torch.testing.assert_close(discriminator_loss("dcgan", real, fake), d_by_hand)
+    torch.testing.assert_close(generator_adversarial_loss("dcgan", fake), g_by_hand)
+    assert abs(float(d_by_hand) - float(-torch.log(torch.sigmoid(fake)).mean() - torch.log(
+        1 - torch.sigmoid(real)).mean())) > 1.0  # the flipped labels would give a very different value
+
+
+class _ScoreByMeanAb(nn.Module):
+    """A stand-in discriminator whose patch logit is w * mean(ab) / AB_SCALE per image: known scores by hand."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(torch.tensor(3.0))
+
+    def forward(self, L, ab):
+        return self.w * (ab / AB_SCALE).mean(dim=(1, 2, 3)).view(-1, 1, 1, 1)
+
+
+def test_dcgan_steps_use_the_right_labels_and_pix2pix_l1():
+    L, real_ab = _batch(4)
+    fake_ab = (real_ab.flip(0) * 0.5 + 20.0).requires_grad_()  # as if from G: G's step backpropagates
+    D, G = _ScoreByMeanAb(), nn.Conv2d(1, 2, 1)
+    s_real, s_fake = [3.0 * (ab / AB_SCALE).mean(dim=(1, 2, 3)) for ab in (real_ab, fake_ab)]  # (B,) logits
+    want_d = -torch.log(torch.sigmoid(s_real)).mean() - torch.log(1 - torch.sigmoid(s_fake)).mean()
+    d_loss = discriminator_step(D, torch.optim.SGD(D.parameters(), lr=0.0), L, real_ab, fake_ab, "dcgan")
+    torch.testing.assert_close(d_loss, want_d)
+    cfg = _cfg("dcgan", lambda_l1=100.0)
+    out = generator_step(G, D, torch.optim.SGD(G.parameters(), lr=0.0), L, real_ab, cfg, fake_ab=fake_ab)
+    torch.testing.assert_close(out[1], -torch.log(torch.sigmoid(s_fake)).mean())  # G's term: -log D(x, G(x))
+    l1_by_hand = (fake_ab - real_ab).abs().mean() / AB_SCALE  # pix2pix: a mean over every output element
+    torch.testing.assert_close(out[2], l1_by_hand)
+    torch.testing.assert_close(out[0], out[1] + 100.0 * l1_by_hand)
+
+
 def test_ebgan_margin_hand_made():
     real = torch.tensor([0.2, 0.4])
     fake = torch.tensor([0.5, 1.5], requires_grad=True)  # one energy below the margin, one above
