@@ -1,7 +1,5 @@
 """colorkit.rebalance: empirical prior, smoothing in the ab plane, Zhang's class weights, loading his prior."""
-import os
 import warnings
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -11,13 +9,10 @@ import torch
 from colorkit import color, quantize, rebalance
 from colorkit.quantize import ab_bins
 
-# CI names the file in $COLORKIT_ZHANG_PRIOR; shared/ sits beside the project root on development machines
-ZHANG_PRIOR = Path(os.environ.get("COLORKIT_ZHANG_PRIOR")
-                   or Path(__file__).resolve().parents[2] / "shared" / "data" / "zhang-prior-probs.npy")
-# The loader tests use random or uniform priors, which the plausibility check rightly flags; the check itself is
-# tested at the end of this file.
-pytestmark = pytest.mark.filterwarnings("ignore:load_zhang_prior.*does not look like")
-needs_zhang_prior = pytest.mark.skipif(not ZHANG_PRIOR.is_file(), reason=f"{ZHANG_PRIOR} not present")
+# Loading a prior warns when it does not look like one of photos (rebalance.IMPLAUSIBLE_MEAN_CHROMA). That warning is
+# an error in this file unless a test asserts it: the loader tests use photo-like priors, the others expect it.
+pytestmark = pytest.mark.filterwarnings("error:load_zhang_prior")
+IMPLAUSIBLE = r"does not look like a prior of photos"
 
 
 def _bin_of(rgb):
@@ -111,23 +106,52 @@ def test_class_weights_errors():
         rebalance.smooth_prior(p, sigma=0)
 
 
-@needs_zhang_prior
-def test_class_weights_on_zhangs_prior():
-    prior = rebalance.load_zhang_prior(path=ZHANG_PRIOR, download=False)
-    assert prior.shape == (313,) and prior.dtype == torch.float64 and abs(float(prior.sum()) - 1) < 1e-6
-    smooth = rebalance.smooth_prior(prior, 5.0)
+def _zhang_weights_by_hand(prior: np.ndarray, sigma: float, lam: float) -> tuple[np.ndarray, np.ndarray]:
+    """Zhang et al. eq. 4 with explicit sums: each bin's share of the prior spread over the 313 bin centres in the ab
+    plane by a Gaussian of the distance (that bin's mass kept), mixed with uniform by lam, inverted, and scaled so that
+    the expected weight of a pixel drawn from the smoothed prior is 1."""
+    centres = ab_bins(torch.device("cpu"), torch.float64).numpy()  # (313, 2) a, b
+    p = prior / prior.sum()
+    smooth = np.zeros(313)
+    for source in range(313):
+        spread = np.exp(-((centres - centres[source]) ** 2).sum(axis=1) / (2 * sigma ** 2))  # to every bin centre
+        smooth += p[source] * spread / spread.sum()
+    weights = 1.0 / ((1 - lam) * smooth + lam / 313)
+    return smooth, weights / (smooth * weights).sum()
+
+
+@pytest.mark.parametrize("sigma, lam", [(5.0, 0.5), (10.0, 0.2), (5.0, 1.0)])
+def test_smoothing_and_class_weights_match_zhangs_recipe_by_hand(sigma, lam):
+    for prior in (_synthetic_prior(), 0.9 * _delta(0, 0) + 0.1 * _delta(-40, 60)):
+        smooth, want = _zhang_weights_by_hand(prior.numpy(), sigma, lam)
+        np.testing.assert_allclose(rebalance.smooth_prior(prior, sigma).numpy(), smooth, rtol=1e-9, atol=1e-15)
+        np.testing.assert_allclose(rebalance.class_weights(prior, lam=lam, sigma=sigma).numpy(), want, rtol=1e-9)
+
+
+def test_class_weights_on_a_loaded_prior_that_is_not_of_photos(tmp_path, no_env):
+    """Like the file once shipped as Zhang's prior (mean chroma 107.7): the loader says so, and the weights are still
+    Zhang's recipe applied to it."""
+    bad = 0.6 * _delta(-90, 90) + 0.3 * _delta(80, -100) + 0.1 * _delta(0, 0)
+    path = _write_prior(tmp_path / "saturated.npy", bad.numpy())
+    with pytest.warns(UserWarning, match=r"saturated\.npy " + IMPLAUSIBLE):
+        prior = rebalance.load_zhang_prior(path=path, download=False)
+    torch.testing.assert_close(prior, bad)
     w = rebalance.class_weights(prior, lam=0.5, sigma=5.0)
-    want = 1.0 / (0.5 * smooth + 0.5 / 313)
-    torch.testing.assert_close(w, want / (smooth * want).sum())
-    torch.testing.assert_close((smooth * w).sum(), torch.tensor(1.0, dtype=torch.float64))
-    order = smooth.argsort()
-    assert (w[order][1:] <= w[order][:-1] + 1e-12).all()  # rarer bins weigh more
+    smooth, want = _zhang_weights_by_hand(prior.numpy(), 5.0, 0.5)
+    np.testing.assert_allclose(w.numpy(), want, rtol=1e-9)
+    order = np.argsort(smooth)
+    assert (w.numpy()[order][1:] <= w.numpy()[order][:-1] + 1e-12).all()  # rarer bins weigh more
     assert float(w.max() / w.min()) <= 1 + 313 * float(smooth.max())  # lam = 0.5 bounds the spread
+
+
+def _photo_prior(a: float, b: float) -> torch.Tensor:
+    """A prior that passes the plausibility check: mostly grey, some colour near (a, b), smoothed."""
+    return rebalance.smooth_prior(0.8 * _delta(0, 0) + 0.2 * _delta(a, b), 5.0)
 
 
 def _write_prior(path, prior=None):
     path.parent.mkdir(parents=True, exist_ok=True)
-    np.save(path, _synthetic_prior().numpy() if prior is None else prior)
+    np.save(path, _photo_prior(20, 30).numpy() if prior is None else prior)
     return path
 
 
@@ -140,13 +164,13 @@ def no_env(monkeypatch):
 
 def test_load_zhang_prior_lookup_order(tmp_path, no_env):
     explicit = _write_prior(tmp_path / "explicit.npy")
-    cached = _write_prior(tmp_path / "cache" / rebalance.PRIOR_FILE, np.full(313, 1 / 313))
+    other = _photo_prior(-30, 10)
+    cached = _write_prior(tmp_path / "cache" / rebalance.PRIOR_FILE, other.numpy())
     want = torch.from_numpy(np.load(explicit))
     torch.testing.assert_close(rebalance.load_zhang_prior(path=explicit, download=False), want)
-    uniform = torch.full((313,), 1 / 313, dtype=torch.float64)
-    torch.testing.assert_close(rebalance.load_zhang_prior(cache_dir=cached.parent, download=False), uniform)
+    torch.testing.assert_close(rebalance.load_zhang_prior(cache_dir=cached.parent, download=False), other)
     no_env.setenv(rebalance.ENV_CACHE, str(cached.parent))
-    torch.testing.assert_close(rebalance.load_zhang_prior(download=False), uniform)
+    torch.testing.assert_close(rebalance.load_zhang_prior(download=False), other)
     no_env.setenv(rebalance.ENV_PRIOR, str(explicit))  # the variable beats the cache
     torch.testing.assert_close(rebalance.load_zhang_prior(cache_dir=cached.parent, download=False), want)
     no_env.setenv(rebalance.ENV_PRIOR, str(tmp_path / "missing.npy"))
