@@ -9,6 +9,7 @@ import socket
 import tarfile
 import threading
 import warnings
+import zlib
 from pathlib import Path
 from typing import Sequence
 
@@ -101,14 +102,67 @@ def _per_class_quota(limit: int | None, n_classes: int = 10) -> list[int] | None
     return None if limit is None else [limit // n_classes + (c < limit % n_classes) for c in range(n_classes)]
 
 
+def _latin1(text: str, encoding: str = "utf-8") -> bytes:
+    """_codecs.encode as Python 3's protocol-2 pickles use it for bytes, and for nothing else."""
+    if encoding not in ("latin1", "latin-1"):
+        raise pickle.UnpicklingError(f"_codecs.encode with encoding {encoding!r}")
+    return text.encode("latin1")
+
+
+def _cifar_globals() -> dict[tuple[str, str], object]:
+    """The only globals a CIFAR-10 batch refers to: numpy's array rebuilders, ndarray, dtype, a latin1 encoder."""
+    from numpy._core.multiarray import _reconstruct
+    from numpy._core.numeric import _frombuffer
+
+    found = {("_codecs", "encode"): _latin1, ("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): np.dtype}
+    for module in ("numpy.core", "numpy._core"):  # pickles written by numpy 1 and by numpy 2
+        found[(f"{module}.multiarray", "_reconstruct")] = _reconstruct
+        found[(f"{module}.numeric", "_frombuffer")] = _frombuffer
+    return found
+
+
+class _CifarUnpickler(pickle.Unpickler):
+    """An unpickler that builds only what CIFAR-10 batches hold: dicts, lists, bytes, str, ints, numpy arrays."""
+
+    def find_class(self, module: str, name: str) -> object:
+        allowed = _cifar_globals()
+        if (module, name) not in allowed:
+            raise pickle.UnpicklingError(f"it refers to {module}.{name}, which CIFAR-10 batches never hold")
+        return allowed[(module, name)]
+
+
+def read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """One torchvision CIFAR-10 batch file as (N, 3, 32, 32) uint8 images and (N,) int64 labels, read safely."""
+    try:
+        with open(path, "rb") as f:
+            d = _CifarUnpickler(f, encoding="bytes").load()
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError) as e:
+        reason = " ".join(str(e).split()) or type(e).__name__
+        raise ValueError(f"load_cifar10: refusing {path}: not a CIFAR-10 batch pickle ({reason})") from e
+    if not isinstance(d, dict) or not isinstance(d.get(b"data"), (np.ndarray, list)) or b"labels" not in d:
+        raise ValueError(f"load_cifar10: {path} is not a CIFAR-10 batch: expected a dict with b'data' and "
+                         f"b'labels', got {type(d).__name__}")
+    try:
+        images = np.asarray(d[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
+        labels = np.asarray(d[b"labels"], dtype=np.int64).reshape(-1)
+    except (ValueError, TypeError) as e:
+        raise ValueError(f"load_cifar10: {path} is not a CIFAR-10 batch: {' '.join(str(e).split())}") from e
+    if len(images) != len(labels) or (len(labels) and (labels.min() < 0 or labels.max() > 9)):
+        raise ValueError(f"load_cifar10: {path} is not a CIFAR-10 batch: {len(images)} images, {len(labels)} "
+                         "labels; expected as many labels as images, each in 0..9")
+    return images, labels
+
+
 def _load_pickles(folder: Path, split: str, limit: int | None) -> tuple[np.ndarray, np.ndarray]:
     names = [f"data_batch_{i}" for i in range(1, 6)] if split == "train" else ["test_batch"]
     data, labels = [], []
     for name in names:
-        with open(folder / name, "rb") as f:
-            d = pickle.load(f, encoding="bytes")
-        data.append(np.asarray(d[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32))
-        labels.append(np.asarray(d[b"labels"], dtype=np.int64))
+        if not (folder / name).is_file():
+            raise FileNotFoundError(f"load_cifar10: {folder / name} is missing; a cifar-10-batches-py folder "
+                                    "holds data_batch_1 ... data_batch_5 and test_batch")
+        images, batch_labels = read_cifar_batch(folder / name)
+        data.append(images)
+        labels.append(batch_labels)
     images, labels = np.concatenate(data), np.concatenate(labels)
     quota = _per_class_quota(limit)
     if quota is not None:  # first quota[c] images of each class, kept in the original order
@@ -137,11 +191,15 @@ def _jpeg_members(p: Path, splits: Sequence[str]) -> dict[str, list[tuple[int, s
                     if f.suffix.lower() in IMAGE_EXTENSIONS:
                         out[s].append((c, f.name, f.read_bytes()))
         return out
-    with tarfile.open(p, "r|*") as tar:  # streamed: the archive is decompressed once
-        for m in tar:
-            parts = m.name.split("/")
-            if m.isfile() and len(parts) >= 3 and parts[-3] in out and parts[-2] in CIFAR10_CLASSES:
-                out[parts[-3]].append((CIFAR10_CLASSES.index(parts[-2]), parts[-1], tar.extractfile(m).read()))
+    try:
+        with tarfile.open(p, "r|*") as tar:  # streamed: the archive is decompressed once
+            for m in tar:
+                parts = m.name.split("/")
+                if m.isfile() and len(parts) >= 3 and parts[-3] in out and parts[-2] in CIFAR10_CLASSES:
+                    out[parts[-3]].append((CIFAR10_CLASSES.index(parts[-2]), parts[-1], tar.extractfile(m).read()))
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as e:  # garbage, truncated or corrupt archives
+        reason = " ".join(str(e).split()) or type(e).__name__
+        raise ValueError(f"load_cifar10: {p} is not a readable tar archive, or is truncated ({reason})") from e
     return out
 
 
