@@ -82,8 +82,17 @@ def device_images(model: torch.nn.Module, train_set: Any, val_set: Any, device: 
 
 def checkpoint_state(model: torch.nn.Module, opt: torch.optim.Optimizer, scaler: Any, epoch: int, history: Any,
                      cfg: Any, shuffle_gen: torch.Generator, images: torch.Tensor, dataset: str) -> dict[str, Any]:
-    """Everything a run needs to continue after `epoch` epochs: weights, optimiser, RNG streams, config."""
+    """Everything a run needs to continue after `epoch` epochs: weights, optimiser, RNG streams, config.
+
+    Refuses (ValueError) when cfg.checkpoint already holds a run on another data set: its provenance is kept.
+    """
     spec, (h, w) = getattr(model, "spec", None), images.shape[-2:]
+    path = getattr(cfg, "checkpoint", None)
+    if dataset and path is not None and Path(path).is_file():
+        saved = load_checkpoint(path, mmap=True).get("dataset")  # metadata only: the weights stay on disk
+        if saved and saved != dataset:
+            raise ValueError(f"cannot resume {path}: it was trained on {saved!r}, this run's training set is "
+                             f"{dataset!r}; use the same data or another checkpoint path")
     return {"model": model.state_dict(), "optimizer": opt.state_dict(),
             "scaler": scaler.state_dict() if scaler is not None else None, "epoch": epoch,
             "history": history.to_dict(), "config": cfg.to_dict(), "spec": dict(spec) if spec else None,
@@ -105,9 +114,15 @@ def check_config_matches(saved: dict[str, Any], cfg: Any, path: Path, fn: str,
 
 
 def restore(path: Path, model: torch.nn.Module, opt: torch.optim.Optimizer, scaler: Any,
-            shuffle_gen: torch.Generator, cfg: Any, fn: str) -> dict[str, Any]:
-    """Load a checkpoint_state back into model, optimiser, scaler and RNGs; returns the whole state."""
+            shuffle_gen: torch.Generator, cfg: Any, fn: str, dataset: str | None = None) -> dict[str, Any]:
+    """Load a checkpoint_state back into model, optimiser, scaler and RNGs; returns the whole state.
+
+    dataset: the name of the training set to go on with; a checkpoint of another one is refused (ValueError).
+    """
     state = load_checkpoint(path, map_location="cpu")
+    if dataset and state.get("dataset") and state["dataset"] != dataset:
+        raise ValueError(f"{fn}: cannot resume from {path}: it was trained on {state['dataset']!r}, the training "
+                         f"set given is {dataset!r}; use the same data or another checkpoint path")
     spec = getattr(model, "spec", None)
     if state.get("spec") != (dict(spec) if spec else None):
         raise ValueError(f"{fn}: cannot resume from {path}: it holds model {state.get('spec')!r}, "

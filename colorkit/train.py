@@ -295,7 +295,10 @@ def build_parser() -> argparse.ArgumentParser:
     from .profiles import PROFILES
 
     p = argparse.ArgumentParser(prog="python -m colorkit.train", description="Train one colorizer with fit(); "
-                                "under torchrun every rank trains on a disjoint shard (DDP).")
+                                "under torchrun every rank trains on a disjoint shard (DDP).",
+                                epilog="exit status: 0 trained, 2 bad arguments, unreadable data, a checkpoint "
+                                "that cannot be resumed (another model, config or --data) or a diverged run "
+                                "(one-line error); 1 only from an unexpected error (a traceback)")
     p.add_argument("--model", required=True, help="registered model name (colorkit.models.list_models())")
     p.add_argument("--head", default=None, help="head override (default: the preset's)")
     p.add_argument("--width", type=float, default=None, help="channel multiplier (default: the profile's)")
@@ -354,6 +357,11 @@ def main(argv: list[str] | None = None) -> int:
             options["width"] = profile.width if args.width is None else args.width
         model = build_model(args.model, head=args.head, **options)
         train_set = load_dataset(args.data, "train", limit=profile.n_train, size=profile.image_size)
+        if args.checkpoint and Path(args.checkpoint).exists():  # refuse before training, not after an epoch
+            saved = load_checkpoint(args.checkpoint, mmap=True).get("dataset")
+            if saved and saved != train_set.name:
+                raise ValueError(f"cannot resume {args.checkpoint}: it was trained on {saved!r}, --data "
+                                 f"{args.data!r} is {train_set.name!r}; use the same data or another --checkpoint")
         val_set = load_dataset(args.data, "test", limit=profile.n_test, size=profile.image_size)
         weights = _cli_class_weights(args, train_set) if args.loss == "rebalanced" else None
         cfg = TrainConfig(epochs=args.epochs or profile.epochs, batch_size=args.batch_size or profile.batch_size,
@@ -366,8 +374,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{args.model} on {train_set.name}: train loss {history.train_loss[-1]:.4g}, val loss "
                   f"{history.val_loss[-1]:.4g}, val rmse_ab {history.val_rmse_ab[-1]:.3f}, "
                   f"{history.images_per_second[-1]:.0f} images/s", flush=True)
-    except (ValueError, FileNotFoundError, CheckpointError, TrainingDiverged) as exc:
-        print(f"python -m colorkit.train: error: {exc}", file=sys.stderr)
+    except (ValueError, OSError, CheckpointError, TrainingDiverged) as exc:  # one line, never a traceback
+        print(f"python -m colorkit.train: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
     finally:
         if started:
