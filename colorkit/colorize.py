@@ -18,11 +18,16 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from .checkpoint import CheckpointError, load_checkpoint
+from .checkpoint import (DEFAULT_IMAGE_SIZE, CheckpointError, checkpoint_info, find_checkpoints,  # noqa: F401
+                         format_info, load_checkpoint, model_spec)
+from .data.photos import DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, SAMPLE_PHOTOS, write_sample_photos  # noqa: F401
 from .device import default_device
 
-DEFAULT_IMAGE_SIZE = 32  # every profile trains at 32 x 32 (CIFAR-10); used when a checkpoint does not say
 SUFFIX = "_colorized.png"
+
+
+class NonFiniteOutput(ValueError):
+    """The model gave NaN or infinite outputs: it is unusable (the images would be black)."""
 
 
 @dataclass
@@ -51,50 +56,6 @@ class ColorizeReport:
 
 # ---------------------------------------------------------------- checkpoints
 
-def checkpoint_info(state: dict[str, Any]) -> dict[str, Any]:
-    """What a train.fit checkpoint (or load_model's meta) says about its model, read defensively."""
-    config = state.get("config") or {}
-    spec = dict(state.get("spec") or {})
-    history = state.get("history") or {}
-    if not isinstance(history, dict):  # load_model's meta holds a History object
-        history = history.to_dict()
-    size = state.get("image_size") or config.get("image_size")
-    profile = state.get("profile") or config.get("profile")
-    if size is None and profile:
-        from .profiles import PROFILES
-        size = PROFILES[profile].image_size if profile in PROFILES else None
-    metrics = {k: v[-1] for k, v in history.items() if k in ("train_loss", "val_loss", "val_rmse_ab") and v}
-    return {"name": spec.pop("name", None), "head": spec.pop("head", None), "options": spec,
-            "data": state.get("dataset") or None, "profile": profile, "image_size": size,
-            "size_recorded": size is not None, "epochs": state.get("epoch"), "config": config, "metrics": metrics,
-            "color_space": config.get("color_space", "lab")}
-
-
-def format_info(path: str | os.PathLike) -> str:
-    """A human summary of a checkpoint: model, options, training data, profile, epochs, metrics."""
-    state = load_checkpoint(path, mmap=True)  # only shapes and metadata are read
-    if not state.get("spec") or "model" not in state:
-        raise CheckpointError(f"{path} is a colorkit checkpoint but holds no colorizer (no model spec); "
-                              "it was not written by colorkit.train.fit")
-    info = checkpoint_info(state)
-    params = sum(t.numel() for t in state["model"].values() if isinstance(t, torch.Tensor) and t.is_floating_point())
-    options = ", ".join(f"{k}={v}" for k, v in info["options"].items()) or "-"
-    cfg = info["config"]
-    size = info["image_size"] if info["size_recorded"] else f"{DEFAULT_IMAGE_SIZE} (not recorded; assumed)"
-    metrics = ", ".join(f"{k} {v:.4g}" for k, v in info["metrics"].items()) or "none recorded"
-    return "\n".join([
-        f"checkpoint:     {path}",
-        f"model:          {info['name']} (head {info['head']}, {params:,} parameters)",
-        f"options:        {options}",
-        f"training data:  {info['data'] or 'not recorded'}",
-        f"profile:        {info['profile'] or 'not recorded'}",
-        f"image size:     {size}",
-        f"epochs:         {info['epochs']} of {cfg.get('epochs', '?')} (batch {cfg.get('batch_size', '?')}, "
-        f"optimizer {cfg.get('optimizer', '?')}, loss {cfg.get('loss', '?')}, space {info['color_space']})",
-        f"metrics:        {metrics}",
-    ])
-
-
 def resolve_device(device: str | torch.device | None) -> torch.device:
     """The device asked for (default: CUDA when available), refusing CUDA on a machine without it."""
     device = torch.device(device) if device else default_device()
@@ -108,25 +69,22 @@ def load_colorizer(path: str | os.PathLike, device: str | torch.device | None = 
     """A checkpoint's model (eval mode, on device) and its info; image_size overrides the recorded one."""
     from .train import load_model
 
-    model, meta = load_model(path, resolve_device(device))
+    if image_size is not None:
+        _pair(image_size)
+    device = resolve_device(device)
+    spec = model_spec(load_checkpoint(path, mmap=True), path)  # metadata only: refuse a bad spec before building
+    try:
+        model, meta = load_model(path, device)
+    except (TypeError, KeyError, RuntimeError) as exc:  # options the model does not take, weights that do not fit
+        raise CheckpointError(f"{path}: its model {spec.get('name')!r} cannot be rebuilt from the checkpoint "
+                              f"({type(exc).__name__}: {' '.join(str(exc).split())[:200]})") from exc
+    bad = [k for k, t in model.state_dict().items() if t.is_floating_point() and not torch.isfinite(t).all()]
+    if bad:
+        raise CheckpointError(f"{path} holds non-finite weights (NaN or inf) in {', '.join(bad[:3])}; "
+                              "the model is unusable")
     info = checkpoint_info(meta)
-    info["image_size"] = _pair(image_size or info["image_size"] or DEFAULT_IMAGE_SIZE)
+    info["image_size"] = _pair(image_size if image_size is not None else info["image_size"] or DEFAULT_IMAGE_SIZE)
     return model, info
-
-
-def find_checkpoints(folder: str | os.PathLike) -> list[Path]:
-    """Colorizer checkpoints (written by train.fit) under folder/checkpoints or folder, classifiers first."""
-    folder = Path(folder)
-    found = []
-    for path in sorted({*folder.glob("checkpoints/*.pt"), *folder.glob("*.pt")}):
-        try:
-            state = load_checkpoint(path, mmap=True)  # metadata only: the weights stay on disk
-        except CheckpointError:
-            continue
-        spec = state.get("spec") or {}
-        if spec.get("head") in ("tanh", "sigmoid", "linear", "classify") and "model" in state:
-            found.append((spec["head"] != "classify", path))
-    return [p for _, p in sorted(found)]
 
 
 # ---------------------------------------------------------------- the colorizing itself
@@ -178,6 +136,12 @@ def find_photos(inputs: str | os.PathLike | Sequence[str | os.PathLike]) -> list
     return list(dict.fromkeys(found))  # a file named twice is done once
 
 
+def _empty_folders(inputs: str | os.PathLike | Sequence[str | os.PathLike]) -> list[Path]:
+    """The folders given that hold no image file (find_photos finds nothing in them)."""
+    inputs = [inputs] if isinstance(inputs, (str, os.PathLike)) else list(inputs)
+    return [Path(p) for p in inputs if Path(p).is_dir() and not find_photos(p)]
+
+
 def output_paths(photos: Sequence[Path], out_dir: str | os.PathLike) -> list[Path]:
     """out_dir/<stem>_colorized.png per photo, made unique (<stem>_2_colorized.png); never an input file."""
     out_dir, taken, targets = Path(out_dir), set(), []
@@ -207,11 +171,79 @@ def _write_png(image: torch.Tensor, target: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
+def _make_out_dir(out_dir: Path, create: bool) -> None:
+    """Check (create=False) or create the output folder; a one-line ValueError if it is a file or uncreatable."""
+    try:
+        blocker = next((f for f in (out_dir, *out_dir.parents) if f.exists() and not f.is_dir()), None)
+        if blocker is None and create:
+            out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # no permission, a name too long, a read-only file system
+        raise ValueError(f"colorize_photos: cannot create output folder {out_dir}: {exc.strerror or exc}") from exc
+    if blocker is not None:
+        where = "is an existing file" if blocker == out_dir else f"lies under {blocker}, which is a file"
+        raise ValueError(f"colorize_photos: output folder {out_dir} {where}; expected a folder")
+    if create and not os.access(out_dir, os.W_OK | os.X_OK):
+        raise ValueError(f"colorize_photos: output folder {out_dir} is not writable")
+
+
+def _plan(paths: list[Path], targets: list[Path], overwrite: bool, max_pixels: int | None,
+          report: ColorizeReport) -> list[tuple[Path, Path, int]]:
+    """(photo, output, pixels) to do; existing outputs (unless overwrite) and photos over budget go to skipped."""
+    from .data import photo_pixels
+
+    todo = []
+    for path, target in zip(paths, targets):
+        if target.exists() and not overwrite:
+            report.skipped.append((path, f"{target} already exists; pass --overwrite (overwrite=True) to replace it"))
+            continue
+        try:
+            with warnings.catch_warnings():  # Pillow's DecompressionBombWarning: our budget decides
+                warnings.simplefilter("ignore")
+                todo.append((path, target, photo_pixels(path, max_pixels)))  # from the header: nothing decoded
+        except Exception as exc:  # noqa: BLE001  unreadable header, over budget, a plugin's own error: skip it
+            report.skipped.append((path, " ".join(str(exc).split()) or type(exc).__name__))
+    return todo
+
+
+def _chunks(todo: list[tuple[Path, Path, int]], batch_size: int, max_pixels: int | None):
+    """Runs of at most batch_size photos and (beyond a chunk's first photo) max_pixels pixels in all."""
+    chunk, total = [], 0
+    for item in todo:
+        if chunk and (len(chunk) == batch_size or (max_pixels is not None and total + item[2] > max_pixels)):
+            yield chunk
+            chunk, total = [], 0
+        chunk.append(item)
+        total += item[2]
+    if chunk:
+        yield chunk
+
+
+def _colorize_each(model, loaded, args: tuple, device, on_error: str, report: ColorizeReport) -> list:
+    """(path, image) pairs of colorize_images over a chunk; if it fails (memory), photo by photo, skipping failures."""
+    try:
+        return list(zip(loaded.paths, colorize_images(model, loaded.images, *args, device=device)))
+    except (RuntimeError, MemoryError):  # torch.OutOfMemoryError is a RuntimeError
+        if on_error == "raise":
+            raise
+    done = []
+    for path, image in zip(loaded.paths, loaded.images):
+        try:
+            done.append((path, colorize_images(model, [image], *args, device=device)[0]))
+        except (RuntimeError, MemoryError) as exc:
+            report.skipped.append((Path(path), f"colorizing it ({'x'.join(map(str, image.shape[-2:]))} px) failed: "
+                                               f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"))
+    return done
+
+
 def colorize_photos(photos: str | os.PathLike | Sequence[str | os.PathLike], out_dir: str | os.PathLike,
                     model: str | os.PathLike | torch.nn.Module, temperature: float = 0.38,
                     device: str | torch.device | None = None, batch_size: int = 16, on_error: str = "skip",
-                    image_size: int | None = None, space: str | None = None, progress: bool = True) -> ColorizeReport:
-    """Colour photos / folders into out_dir/<stem>_colorized.png; unreadable files are skipped and reported."""
+                    image_size: int | None = None, space: str | None = None, progress: bool = True,
+                    overwrite: bool = False, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> ColorizeReport:
+    """Colour photos / folders into out_dir/<stem>_colorized.png; unreadable, too large or done files are skipped.
+
+    Existing outputs are kept unless overwrite; photos over max_pixels (read from the header) are not decoded.
+    """
     from .data import load_photos
 
     if on_error not in ("skip", "raise"):
@@ -220,59 +252,60 @@ def colorize_photos(photos: str | os.PathLike | Sequence[str | os.PathLike], out
         raise ValueError(f"colorize_photos: batch_size must be an int >= 1, got {batch_size!r}")
     if not (isinstance(temperature, (int, float)) and temperature > 0 and math.isfinite(temperature)):
         raise ValueError(f"colorize_photos: temperature must be a finite number > 0, got {temperature!r}")
-    start = time.time()
+    if max_pixels is not None and (not isinstance(max_pixels, int) or max_pixels < 1):
+        raise ValueError(f"colorize_photos: max_pixels must be an int >= 1 or None, got {max_pixels!r}")
+    if image_size is not None:
+        _pair(image_size)
+    start, out_dir = time.time(), Path(out_dir)
     paths = find_photos(photos)
+    if not paths:
+        raise ValueError(f"colorize_photos: no image files ({', '.join(sorted(IMAGE_EXTENSIONS))}) in {photos}")
+    _make_out_dir(out_dir, create=False)
     targets = output_paths(paths, out_dir)  # refuses before anything is read or written
     if isinstance(model, torch.nn.Module):
-        info = {"name": getattr(model, "model_name", type(model).__name__),
-                "image_size": _pair(image_size or DEFAULT_IMAGE_SIZE), "color_space": space or "lab"}
+        name = getattr(model, "model_name", type(model).__name__)
+        info = {"name": name, "image_size": _pair(image_size or DEFAULT_IMAGE_SIZE), "color_space": space or "lab"}
         if device is not None:
             model = model.to(resolve_device(device))
     else:
-        model, info = load_colorizer(model, device, image_size)
-    space = space or info["color_space"]
+        name, (model, info) = str(model), load_colorizer(model, device, image_size)
     report = ColorizeReport(model=str(info["name"]), image_size=info["image_size"])
-    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    report.skipped += [(Path(p), "a folder with no image files") for p in _empty_folders(photos)]
+    _make_out_dir(out_dir, create=True)
+    todo = _plan(paths, targets, overwrite, max_pixels, report)
+    args = (info["image_size"], temperature, space or info["color_space"])
     model.eval()
-    bar = tqdm(total=len(paths), desc="colorizing", unit="photo", disable=not progress)
-    for s in range(0, len(paths), batch_size):  # a batch at a time: big photos are never all in memory
-        chunk = dict(zip(paths[s:s + batch_size], targets[s:s + batch_size]))
-        with warnings.catch_warnings():  # skipped files are in the report; no second message per file
-            warnings.simplefilter("ignore")
-            loaded = load_photos(list(chunk), on_error=on_error)
-        report.skipped += [(Path(path), str(reason)) for path, reason in loaded.skipped]
-        colored = colorize_images(model, loaded.images, info["image_size"], temperature, space, device=device)
-        for path, image in zip(loaded.paths, colored):
-            try:
-                _write_png(image, chunk[Path(path)])
-                report.written.append((Path(path), chunk[Path(path)]))
-            except OSError as exc:
-                if on_error == "raise":
-                    raise
-                report.skipped.append((Path(path), f"cannot write {chunk[Path(path)]}: {exc}"))
-        bar.update(len(chunk))
-    bar.close()
+
+    def finite(_module, _inputs, output) -> None:  # NaN weights would give black images, and exit 0
+        if isinstance(output, torch.Tensor) and not torch.isfinite(output).all():
+            raise NonFiniteOutput(f"colorize_photos: the model {name} gives NaN or infinite outputs; it is unusable")
+
+    hook = model.register_forward_hook(finite)
+    bar = tqdm(total=len(paths), initial=len(paths) - len(todo), desc="colorizing", unit="photo", disable=not progress)
+    try:
+        for chunk in _chunks(todo, batch_size, max_pixels):  # big photos are never all in memory at once
+            out_of = {path: target for path, target, _ in chunk}
+            with warnings.catch_warnings():  # skipped files are in the report; no second message per file
+                warnings.simplefilter("ignore")
+                loaded = load_photos(list(out_of), on_error=on_error, max_pixels=max_pixels)
+            report.skipped += [(Path(path), str(reason)) for path, reason in loaded.skipped]
+            for path, image in _colorize_each(model, loaded, args, device, on_error, report):
+                try:
+                    _write_png(image, out_of[Path(path)])
+                    report.written.append((Path(path), out_of[Path(path)]))
+                except OSError as exc:
+                    if on_error == "raise":
+                        raise
+                    report.skipped.append((Path(path), f"cannot write {out_of[Path(path)]}: {exc}"))
+            bar.update(len(chunk))
+    finally:
+        hook.remove()
+        bar.close()
     report.seconds = time.time() - start
     return report
 
 
 # ---------------------------------------------------------------- notebook helpers
-
-SAMPLE_PHOTOS = ("astronaut", "chelsea", "coffee", "rocket")  # colour photos bundled with scikit-image
-
-
-def write_sample_photos(folder: str | os.PathLike, names: Sequence[str] = SAMPLE_PHOTOS) -> Path:
-    """Write a few of scikit-image's bundled colour photos into folder as JPEGs (a zero-setup photos_dir)."""
-    from PIL import Image
-    from skimage import data
-
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    for name in names:
-        if not (folder / f"{name}.jpg").is_file():
-            Image.fromarray(getattr(data, name)()).save(folder / f"{name}.jpg", quality=92)
-    return folder
-
 
 def colorize_explorer(checkpoints: Sequence[str | os.PathLike], images: Sequence[torch.Tensor],
                       temperature: float = 0.38, device: str | torch.device | None = None, display_size: int = 192):

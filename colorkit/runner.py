@@ -44,10 +44,13 @@ def list_notebooks(folder: str | Path | None = None) -> list[Path]:
 
 
 def select_notebooks(selection: list[str] | None, folder: str | Path | None = None) -> list[Path]:
-    """Pick notebooks by number or name prefix ("03", "03_classification"); unknown ones list the valid."""
+    """Pick notebooks by number or name prefix ("03", "03_classification"); None: all; unknown ones list the valid."""
     available = list_notebooks(folder)
-    if not selection:
+    if selection is None:
         return available
+    if isinstance(selection, str) or not selection:
+        raise ValueError(f"notebooks: expected a list of numbers or names (None for all), got {selection!r}; "
+                         f"valid: {', '.join(p.stem for p in available)}")
     chosen = []
     for key in selection:
         hits = [p for p in available if p.stem == key or p.stem.split("_")[0] == key]
@@ -129,10 +132,16 @@ def run_notebooks(profile: str = "cpu", notebooks: list[str] | None = None, run_
     """
     get_profile(profile)  # fail at once on an unknown profile
     bound = cell_bound(profile, cell_timeout)
+    if data not in ("auto", "embedded", "cifar10") and not Path(data).expanduser().exists():
+        raise FileNotFoundError(f"data (--data) {str(data)!r} does not exist; expected 'auto', 'embedded', "
+                                "'cifar10' or the path of a CIFAR-10 folder / .tar.gz or a folder of photos")
     paths = select_notebooks(notebooks, folder)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     run_dir = Path(run_dir or (paths[0].parent.parent / "runs" / f"{stamp}-{profile}")).resolve()
-    (run_dir / "executed").mkdir(parents=True, exist_ok=True)
+    try:
+        (run_dir / "executed").mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"run_dir (--run-dir) {run_dir} cannot be created: {exc.strerror or exc}") from exc
     base = {"profile": profile, "data": data, "seed": seed, "run_dir": str(run_dir), **(parameters or {})}
     plans = [(p, check_parameters(p, base)) for p in paths]  # validate everything before running anything
     print(f"colorkit: running {len(plans)} notebook(s) at profile '{profile}' into {run_dir}", flush=True)

@@ -13,6 +13,7 @@ from PIL import Image, ImageOps
 
 from .imageset import ImageSet
 
+DEFAULT_MAX_PIXELS = 40_000_000  # 40 megapixels: a larger photo is refused before decoding (colorize needs ~140 B/px)
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
 
 
@@ -41,8 +42,24 @@ def pil_to_rgb(im: Image.Image) -> np.ndarray:
     return np.asarray(im.convert("RGB"), dtype=np.uint8)
 
 
-def _read_photo(path: Path, size: int | None) -> np.ndarray:
+def _check_budget(im: Image.Image, max_pixels: int | None) -> int:
+    """The pixel count of an opened (not yet decoded) image; ValueError when it is over max_pixels."""
+    pixels = im.width * im.height
+    if max_pixels is not None and pixels > max_pixels:
+        raise ValueError(f"{im.width} x {im.height} = {pixels / 1e6:.1f} megapixels, over the budget of "
+                         f"{max_pixels / 1e6:g} megapixels (max_pixels); not decoded")
+    return pixels
+
+
+def photo_pixels(path: str | os.PathLike, max_pixels: int | None = None) -> int:
+    """Width x height of an image file from its header alone (nothing decoded); ValueError over max_pixels."""
     with Image.open(path) as im:
+        return _check_budget(im, max_pixels)
+
+
+def _read_photo(path: Path, size: int | None, max_pixels: int | None = None) -> np.ndarray:
+    with Image.open(path) as im:
+        _check_budget(im, max_pixels)  # from the header, before any pixel is decoded
         im.load()  # decode now so that truncated / corrupt files fail here
         im = ImageOps.exif_transpose(im)
         rgb = pil_to_rgb(im)
@@ -64,17 +81,23 @@ def _photo_files(paths) -> list[Path]:
     return files
 
 
-def load_photos(paths, size: int | None = None, on_error: str = "raise") -> Photos | ImageSet:
-    """Read a folder (recursively) or a list of image files as RGB uint8; size=None -> Photos, size=int -> ImageSet."""
+def load_photos(paths, size: int | None = None, on_error: str = "raise",
+                max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Photos | ImageSet:
+    """Read a folder (recursively) or image files as RGB uint8; size=None -> Photos, size=int -> ImageSet.
+
+    Files over max_pixels (width x height, read from the header before decoding; None: no limit) are refused.
+    """
     if on_error not in ("raise", "skip"):
         raise ValueError(f"load_photos: on_error must be 'raise' or 'skip', got {on_error!r}")
     if size is not None and (not isinstance(size, int) or size <= 0):
         raise ValueError(f"load_photos: size must be a positive int or None, got {size!r}")
+    if max_pixels is not None and (not isinstance(max_pixels, int) or max_pixels <= 0):
+        raise ValueError(f"load_photos: max_pixels must be a positive int or None, got {max_pixels!r}")
     images, kept, skipped = [], [], []
     for f in _photo_files(paths):
         try:
-            rgb = _read_photo(f, size)
-        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
+            rgb = _read_photo(f, size, max_pixels)
+        except (OSError, ValueError, SyntaxError, MemoryError, Image.DecompressionBombError) as e:
             if on_error == "raise":
                 raise ValueError(f"load_photos: cannot read image {str(f)!r}: {e}") from e
             warnings.warn(f"load_photos: skipping unreadable image {str(f)!r}: {e}", stacklevel=2)
@@ -87,6 +110,21 @@ def load_photos(paths, size: int | None = None, on_error: str = "raise") -> Phot
     if not images:
         raise ValueError(f"load_photos: no readable images in {paths!r}")
     return ImageSet(torch.stack(images), None, [], "photos", str(paths))
+
+
+SAMPLE_PHOTOS = ("astronaut", "chelsea", "coffee", "rocket")  # colour photos bundled with scikit-image
+
+
+def write_sample_photos(folder: str | os.PathLike, names: Sequence[str] = SAMPLE_PHOTOS) -> Path:
+    """Write a few of scikit-image's bundled colour photos into folder as JPEGs (a zero-setup photos_dir)."""
+    from skimage import data
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        if not (folder / f"{name}.jpg").is_file():
+            Image.fromarray(getattr(data, name)()).save(folder / f"{name}.jpg", quality=92)
+    return folder
 
 
 # ---------------------------------------------------------------- embedded photo patches
