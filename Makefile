@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 # nbval executes every notebook as committed (profile "smoke") and checks its deterministic outputs.
 PYTEST_ARGS ?= -q --nbval --nbval-current-env --nbval-cell-timeout=600
 
-.PHONY: setup reproduce test lab clean pretrained
+.PHONY: setup reproduce test lab clean pretrained gpu-check
 
 $(VENV)/.installed: pyproject.toml
 	@echo "==> creating $(VENV) and installing colorkit with its pinned dependencies (torch is large: a few minutes)"
@@ -30,6 +30,10 @@ pretrained: setup  ## retrain the pretrained models shipped in colorkit/weights 
 	$(PY) -m colorkit.pretrained_train judge --data $(DATA)
 	$(PY) -m colorkit.pretrained_train classifier --data $(DATA)
 	$(PY) -m colorkit.pretrained_train regressor --data $(DATA)
+
+# On a lent GPU (one command, <= 8 minutes on an H200): GPU benchmarks + the pretrained recipes, all under runs/gpu-check/.
+gpu-check:
+	$(PY) benchmarks/gpu_check.py --data $(DATA) --out runs/gpu-check
 
 lab: setup  ## open the notebooks in JupyterLab
 	$(VENV)/bin/jupyter lab notebooks/

@@ -169,7 +169,10 @@ def _fit(model: nn.Module, train_set: ImageSet, cfg: JudgeConfig, device: torch.
         t0 = time.perf_counter()
         model.train()
         loss_sum, correct = torch.zeros((), device=device), torch.zeros((), device=device)
+        step_bar = tqdm(total=steps, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False,
+                        disable=not cfg.progress or steps < 20)  # long epochs (CPU) show their steps
         for x, y in batches(data, bs, shuffle=True, generator=g, drop_last=True):
+            step_bar.update()
             x = _to_input(augment(x, cfg.crop_padding, cfg.flip, generator=g), device, channels_last)
             with _autocast(device, cfg.bf16):
                 logits = model(x)  # (B, K)
@@ -180,6 +183,7 @@ def _fit(model: nn.Module, train_set: ImageSet, cfg: JudgeConfig, device: torch.
             sched.step()
             loss_sum += loss.detach()  # no host sync inside the epoch
             correct += (logits.argmax(1) == y).sum()
+        step_bar.close()
         history.append({"epoch": epoch + 1, "loss": loss_sum.item() / steps,
                         "train_acc": correct.item() / (steps * bs), "seconds": time.perf_counter() - t0})
         bar.set_postfix(loss=f"{history[-1]['loss']:.3f}", acc=f"{history[-1]['train_acc']:.3f}")

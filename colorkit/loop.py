@@ -8,6 +8,7 @@ torch.use_deterministic_algorithms(True) is set.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -41,17 +42,38 @@ def resolve_device(device: str | torch.device | None, world: int = 1) -> torch.d
     return default_device() if device is None else torch.device(device)
 
 
+def cpu_fast_bf16() -> bool:
+    """True when this CPU multiplies bf16 natively (AVX-512 BF16 or AMX) and COLORKIT_CPU_BF16 is not 0."""
+    if os.environ.get("COLORKIT_CPU_BF16", "1") == "0":
+        return False
+    checks = (getattr(torch.cpu, "_is_avx512_bf16_supported", None), getattr(torch.cpu, "_is_amx_tile_supported", None))
+    return any(check is not None and check() for check in checks)
+
+
 def amp_dtype(mode: str, device: torch.device, fn: str = "fit") -> torch.dtype | None:
-    """The autocast dtype for an AMP mode on a device: None (fp32), bfloat16 or float16."""
+    """The autocast dtype for an AMP mode on a device: None (fp32), bfloat16 or float16.
+
+    "auto": bf16 on CUDA GPUs that have it (else fp16) and on CPUs with native bf16 (cpu_fast_bf16), fp32 elsewhere.
+    Losses, colour maths and decoding stay float32 inside autocast (targets.compute_loss, color, quantize).
+    """
     if mode not in AMP_MODES:
         raise ValueError(f"{fn}: unknown amp {mode!r}; valid values: {', '.join(AMP_MODES)}")
-    if mode == "off" or (mode == "auto" and device.type != "cuda"):
+    if mode == "off" or (mode == "auto" and device.type == "cpu" and not cpu_fast_bf16()):
+        return None
+    if mode == "auto" and device.type not in ("cuda", "cpu"):
         return None
     if mode == "fp16" and device.type != "cuda":
         raise ValueError(f"{fn}: amp 'fp16' needs a CUDA device, got {device}; use 'bf16' or 'off'")
-    if mode == "fp16" or (mode == "auto" and not torch.cuda.is_bf16_supported()):
+    if device.type == "cuda" and (mode == "fp16" or (mode == "auto" and not torch.cuda.is_bf16_supported())):
         return torch.float16
     return torch.bfloat16
+
+
+def use_channels_last(setting: str | bool, device: torch.device) -> bool:
+    """channels_last "auto": on CUDA, and on CPUs with native bf16 (oneDNN's fast kernels want NHWC)."""
+    if setting != "auto":
+        return bool(setting)
+    return device.type == "cuda" or (device.type == "cpu" and cpu_fast_bf16())
 
 
 def epoch_seed(seed: int, epoch: int, rank: int = 0) -> int:

@@ -25,7 +25,7 @@ from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .data import augment
 from .device import default_device
 from .loop import (AMP_MODES, AUGMENT, TrainingDiverged, amp_dtype, checkpoint_state, device_images, dist_info,  # noqa: F401
-                   epoch_seed, resolve_device, restore)
+                   epoch_seed, resolve_device, restore, use_channels_last)
 from .targets import colorize, predict_ab  # noqa: F401  (re-exported: the inference side of fit)
 
 # Optimiser presets, airbench style: each line says why it is here. cfg.lr / cfg.weight_decay override them.
@@ -61,8 +61,8 @@ class TrainConfig:
     target_blur: float = 0.0  # Gaussian std (pixels) of the blur on the chroma target, seed 000; 0 = off
     color_space: str = "lab"  # "lab" | "ycbcr" (seed 000); logits models need "lab"
     augment: bool = False  # random crop + flip on the device
-    amp: str = "auto"  # auto: bf16 (fp16 without bf16) autocast on CUDA, off elsewhere
-    channels_last: str | bool = "auto"  # auto: on CUDA only
+    amp: str = "auto"  # auto: bf16 autocast on CUDA (fp16 without bf16) and on CPUs with native bf16; "off": fp32
+    channels_last: str | bool = "auto"  # auto: on CUDA and on CPUs with native bf16
     seed: int = 0
     checkpoint: str | os.PathLike | None = None  # written atomically each epoch; resumed from when it exists
     log_every: int = 10  # steps between loss read-backs (one device sync each)
@@ -198,7 +198,7 @@ def fit(model: torch.nn.Module, train_set: Any, val_set: Any = None, cfg: TrainC
         raise ValueError(f"fit: train_set has {images.shape[0]} images, fewer than the {world} ranks")
 
     torch.manual_seed(cfg.seed)
-    channels_last = device.type == "cuda" if cfg.channels_last == "auto" else bool(cfg.channels_last)
+    channels_last = use_channels_last(cfg.channels_last, device)
     model.to(device, memory_format=torch.channels_last if channels_last else torch.preserve_format)
     opt = make_optimizer(model.parameters(), cfg)
     autocast_dtype = amp_dtype(cfg.amp, device, "fit")
@@ -208,15 +208,15 @@ def fit(model: torch.nn.Module, train_set: Any, val_set: Any = None, cfg: TrainC
     class_weights = None if cfg.class_weights is None else cfg.class_weights.to(device, torch.float32)
     path = None if cfg.checkpoint is None else Path(cfg.checkpoint)
     history, start = History(), 0
+    dataset = str(getattr(train_set, "name", "") or "")
     if path is not None and path.exists():
-        state = restore(path, model, opt, scaler, shuffle_gen, cfg, "fit")
+        state = restore(path, model, opt, scaler, shuffle_gen, cfg, "fit", dataset=dataset)
         start, history = int(state["epoch"]), History.from_dict(state["history"])
     net = model
     if world > 1:
         ids = [device.index if device.index is not None else torch.cuda.current_device()] \
             if device.type == "cuda" else None
         net = DistributedDataParallel(model, device_ids=ids)  # broadcasts rank 0's weights once
-    dataset = str(getattr(train_set, "name", "") or "")
 
     for epoch in range(start, cfg.epochs):
         model.train()
@@ -271,6 +271,8 @@ def fit(model: torch.nn.Module, train_set: Any, val_set: Any = None, cfg: TrainC
         if path is not None and rank == 0:
             save_checkpoint(path, checkpoint_state(model, opt, scaler, epoch + 1, history, cfg, shuffle_gen,
                                                    images, dataset))
+    if channels_last:  # back to the default layout: predictions equal those of the model reloaded from disk
+        model.to(memory_format=torch.contiguous_format)
     model.eval()
     return history
 
