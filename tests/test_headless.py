@@ -151,12 +151,13 @@ def test_cell_bounds_per_profile():
             runner.cell_bound("smoke", bad)
 
 
-def test_start_notebook_prints_no_machine_path(capsys, tmp_path):
-    from colorkit.notebook import repo_root, start_notebook
+def test_start_notebook_prints_no_machine_path(capsys, tmp_path, monkeypatch):
+    from colorkit import notebook
 
-    root = repo_root()
-    start_notebook("00_x", {"profile": "smoke", "run_dir": str(root / "runs" / "test-headless")})
+    checkout = tmp_path / "checkout"
+    monkeypatch.setattr(notebook, "repo_root", lambda start=None: checkout)
+    notebook.start_notebook("00_x", {"profile": "smoke", "run_dir": str(checkout / "runs" / "latest-smoke")})
     out = capsys.readouterr().out
-    assert "run folder=runs/test-headless" in out and str(root) not in out  # stored outputs hold no machine path
-    start_notebook("00_x", {"profile": "smoke", "run_dir": str(tmp_path)})  # outside the checkout: the full path
-    assert f"run folder={tmp_path.resolve()}" in capsys.readouterr().out
+    assert "run folder=runs/latest-smoke" in out and str(tmp_path) not in out  # stored outputs hold no machine path
+    notebook.start_notebook("00_x", {"profile": "smoke", "run_dir": str(tmp_path / "elsewhere")})  # outside: in full
+    assert f"run folder={(tmp_path / 'elsewhere').resolve()}" in capsys.readouterr().out
