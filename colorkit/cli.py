@@ -65,7 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
                               "some files were skipped, 2 on bad arguments or a bad checkpoint)", epilog=COLORIZE_EXIT)
     colorize.add_argument("inputs", nargs="+", metavar="PHOTO_OR_FOLDER", help="image files and/or folders of them")
     colorize.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="where <stem>_colorized.png go")
-    colorize.add_argument("--model", required=True, metavar="CHECKPOINT", help="a checkpoint written by training")
+    colorize.add_argument("--model", default="classifier", metavar="CHECKPOINT",
+                          help="a checkpoint written by training, or a pretrained model shipped with the kit: "
+                          "'classifier' (default) or 'regressor' (see `colorkit pretrained`)")
     colorize.add_argument("--temperature", type=float, default=0.38, help="annealed-mean T (classifiers only)")
     colorize.add_argument("--device", default=None, help="cuda, cpu, ... (default: CUDA when available)")
     colorize.add_argument("--batch-size", type=_positive_int, default=16, help="photos colorized at once (16)")
@@ -76,6 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     colorize.add_argument("--max-pixels", type=_positive_int, default=DEFAULT_MAX_PIXELS, metavar="N",
                           help="refuse photos of more than N pixels, read from the header before decoding "
                           f"(default {DEFAULT_MAX_PIXELS:,}; colorizing needs about 140 bytes a pixel)")
+    sub.add_parser("pretrained", help="list the pretrained models shipped with the kit (name, parameters, data, "
+                   "metrics)", epilog="exit status: 0 listed, 2 none are installed")
     info = sub.add_parser("info", help="describe a checkpoint: model, options, training data, profile, metrics",
                           epilog=INFO_EXIT)
     info.add_argument("checkpoint", metavar="CKPT")
@@ -113,6 +117,16 @@ def main(argv: list[str] | None = None) -> int:
         for p in PROFILES.values():
             print(f"{p.name:6s} {p.description} (train {p.n_train}, test {p.n_test}, epochs {p.epochs})")
         return 0
+    if args.command == "pretrained":
+        from .pretrained import WEIGHTS_DIR, list_pretrained, summary_line
+
+        cards = list_pretrained()
+        for card in cards:
+            print(summary_line(card))
+        if not cards:
+            print(f"colorkit pretrained: error: no pretrained models in {WEIGHTS_DIR}; `make pretrained` trains them",
+                  file=sys.stderr)
+        return 0 if cards else 2
     if args.command in ("colorize", "info"):
         return _photos_command(args)
     from . import runner

@@ -67,11 +67,19 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
 def load_colorizer(path: str | os.PathLike, device: str | torch.device | None = None,
                    image_size: int | None = None) -> tuple[torch.nn.Module, dict[str, Any]]:
     """A checkpoint's model (eval mode, on device) and its info; image_size overrides the recorded one."""
+    from .pretrained import NAMES, load_pretrained
     from .train import load_model
 
     if image_size is not None:
         _pair(image_size)
     device = resolve_device(device)
+    if str(path) in NAMES and not Path(path).exists():  # a pretrained model shipped with the kit, by name
+        if str(path) == "judge":
+            raise ValueError("colorize: 'judge' is a classifier of images, not a colorizer; use 'classifier' or "
+                             "'regressor'")
+        model, card = load_pretrained(str(path), device)
+        return model, {"name": f"pretrained {path}", "color_space": "lab",
+                       "image_size": _pair(image_size if image_size is not None else DEFAULT_IMAGE_SIZE)}
     spec = model_spec(load_checkpoint(path, mmap=True), path)  # metadata only: refuse a bad spec before building
     try:
         model, meta = load_model(path, device)

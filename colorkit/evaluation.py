@@ -151,10 +151,44 @@ def load_run_colorizers(run_dir: str | os.PathLike, device: torch.device | str |
     return dict(sorted(found.items(), key=lambda item: item[1].kind != "regression"))  # stable: regressors first
 
 
+def pick_judge(source: str, test_set: ImageSet, vgg: VGG, device: torch.device | str) -> tuple[nn.Module, str]:
+    """The judge of the verdict and why: the kit's pretrained judge on CIFAR-10 data, else the VGG trained here."""
+    from .pretrained import PretrainedMissing, load_pretrained
+
+    if source not in ("pretrained", "train"):
+        raise ValueError(f"pick_judge: source must be 'pretrained' or 'train', got {source!r}")
+    if source == "pretrained":
+        try:
+            judge, card = load_pretrained("judge", device)
+        except PretrainedMissing as exc:
+            return vgg, f"{exc}; the VGG trained here judges instead"
+        if list(test_set.classes) == card["classes"]:
+            acc = card["metrics"]["test_top1_flip_tta"]
+            return judge, (f"judge: the kit's pretrained AirNet ({card['parameters'] / 1e6:.1f} M parameters, "
+                           f"{acc:.1%} on the {card['test_data']}); independent of every colorizer judged here")
+        why = f"the test images' classes are not CIFAR-10's ({', '.join(test_set.classes[:3])}, ...)"
+    else:
+        why = "judge_source='train'"
+    return vgg, (f"judge: the VGG trained above ({why}); it also gave the VGG-transfer colorizer its blocks, so "
+                 "its verdict on that colorizer is not independent")
+
+
+def with_intervals(rows: list[dict], n: int, confidence: float = 0.95) -> list[dict]:
+    """Rows with the Wilson interval of each top-1 accuracy over n test images (top1_low, top1_high)."""
+    from .turing import wilson_interval
+
+    out = []
+    for row in rows:
+        low, high = wilson_interval(round(row["top1"] * n), n, confidence)
+        out.append({**row, "top1_low": low, "top1_high": high})
+    return out
+
+
 def train_colorizers(judge: VGG, train_set: ImageSet, test_set: ImageSet, nb: NotebookRun,
                      found: dict[str, DecodedColorizer] | None = None) -> list[Experiment]:
     """Seed 004's colorizers at nb's profile: an L2 sigmoid CNN and a soft-CE zhang_simplified (mode) unless the
-    run's other colorizers (`found`) hold that kind, and always the VGG-transfer classifier, encoder from the judge.
+    run's other colorizers (`found`) hold that kind, and always the VGG-transfer classifier, its encoder from `judge`
+    (the VGG trained in notebook 06; the verdict comes from the pretrained judge, a network the transfer never saw).
 
     Models this function trained before in the run folder are resumed (not retrained) and reported again.
     """

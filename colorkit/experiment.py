@@ -64,6 +64,17 @@ def run_experiment(name: str, model: str | torch.nn.Module, train_set, test_set,
     return evaluate(exp, test_set, nb, prior)
 
 
+def pretrained_experiment(name: str, test_set, nb: NotebookRun, T: float = 0.38, method: str = "annealed",
+                          prior: torch.Tensor | None = None) -> Experiment:
+    """A pretrained model shipped with the kit ("classifier", "regressor") as an evaluated Experiment (no training)."""
+    from .pretrained import load_pretrained
+
+    model, card = load_pretrained(name, nb.device)
+    exp = evaluate(Experiment(f"pretrained {name}", model, History(), {}, T=T, method=method), test_set, nb, prior)
+    exp.extra["card"] = card
+    return exp
+
+
 def evaluate(exp: Experiment, test_set, nb: NotebookRun, prior: torch.Tensor | None = None) -> Experiment:
     """Fill exp.row with the test metrics (plus parameter count and training seconds) and return exp."""
     metrics = evaluate_colorizer(exp, test_set, device=nb.device, prior=prior)  # through exp.from_rgb

@@ -105,3 +105,26 @@ def test_real_data_judge_accuracy_matches_its_card():
     test = ck.load_dataset(CIFAR, "test", limit=1000)
     acc = ck.judge.judge_images(judge, test.images, test.labels, tta=True)["top1"]
     assert abs(acc - card["metrics"]["test_top1_flip_tta"]) < 0.03, acc
+
+
+def test_colorize_command_works_without_a_model(tmp_path, capsys):
+    """`colorkit colorize PHOTO -o OUT` on a fresh install: the pretrained classifier, a coloured PNG, exit 0."""
+    from colorkit.cli import main
+
+    photo = ck.sample_photo("coffee", size=96)[0]  # (3, 96, 96) in [0, 1]
+    gray = (photo.mean(0) * 255).round().to(torch.uint8).numpy()
+    Image.fromarray(gray).save(tmp_path / "old.png")
+    assert main(["colorize", str(tmp_path / "old.png"), "-o", str(tmp_path / "out")]) == 0
+    assert "pretrained classifier" in capsys.readouterr().out
+    out = torch.from_numpy(np.array(Image.open(tmp_path / "out" / "old_colorized.png"))).permute(2, 0, 1)
+    assert out.shape == (3, 96, 96)
+    assert ck.metrics.colorfulness(out[None].float() / 255).item() > 5  # colour where the input had none
+
+
+def test_pretrained_command_lists_every_model(capsys):
+    from colorkit.cli import main
+
+    assert main(["pretrained"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == list(P.NAMES)
+    assert all("CIFAR-10 (JPEG copy)" in line for line in lines)

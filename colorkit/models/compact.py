@@ -65,6 +65,11 @@ def _conv_stack(c_in: int, channels: tuple[int, ...], first_stride: int = 1, dil
     return nn.Sequential(*layers)
 
 
+def imagenet_front_available() -> bool:
+    """True when torchvision's ImageNet VGG-16-bn weights are in the torch hub cache (never downloaded)."""
+    return (Path(torch.hub.get_dir()) / "checkpoints" / VGG16_BN_FILE).is_file()
+
+
 def vgg16_bn_front(levels: int, pretrained: bool = True) -> nn.ModuleList:
     """The first `levels` blocks of torchvision's vgg16_bn features (each after the first starts with its max-pool).
 
@@ -75,7 +80,7 @@ def vgg16_bn_front(levels: int, pretrained: bool = True) -> nn.ModuleList:
     cfg = cfgs["D"]
     pools = [i for i, v in enumerate(cfg) if v == "M"]
     features = make_layers(cfg[:pools[levels - 1]], batch_norm=True)  # blocks 1..levels, no trailing pool
-    path = Path(torch.hub.get_dir()) / "checkpoints" / VGG16_BN_FILE
+    path = Path(torch.hub.get_dir()) / "checkpoints" / VGG16_BN_FILE  # as imagenet_front_available
     if pretrained and path.is_file():
         state = torch.load(path, map_location="cpu", weights_only=True)
         missing = [k for k in features.state_dict() if f"features.{k}" not in state]
