@@ -60,7 +60,7 @@ def _hardware(device: torch.device) -> str:
 
 
 def _judge_config(recipe: dict[str, Any], epochs: int):
-    from .judge import JudgeConfig
+    from .judge_train import JudgeConfig
 
     keys = ("batch_size", "lr", "warmup", "weight_decay", "label_smoothing", "crop_padding")
     return JudgeConfig(arch="airnet", epochs=epochs, profile="pretrained", **{k: recipe[k] for k in keys})
@@ -68,7 +68,7 @@ def _judge_config(recipe: dict[str, Any], epochs: int):
 
 def train_judge_model(train_set, test_set, recipe: dict[str, Any], epochs: int, work: Path, device: torch.device):
     """Train (or resume) the judge; returns (model, spec, card fields)."""
-    from .judge import train_judge
+    from .judge_train import train_judge
 
     model, info = train_judge(train_set, test_set, _judge_config(recipe, epochs), device=device, cache=work / "judge.pt")
     card = {"task": "CIFAR-10 classifier: RGB in [0, 1] (B, 3, 32, 32) -> logits (B, 10)",

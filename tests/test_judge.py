@@ -10,6 +10,7 @@ import scipy.linalg
 import torch
 
 from colorkit import judge as J
+from colorkit import judge_train
 from colorkit.color import lab_to_rgb, rgb_to_lab
 from colorkit.data import ImageSet
 from colorkit.models import build_model
@@ -122,7 +123,7 @@ def test_tiny_judge_learns_hue(hue_judge):
 
 def test_cache_hit_loads_instead_of_training(hue_judge, monkeypatch):
     model, info, cfg, cache, train, test = hue_judge
-    monkeypatch.setattr(J, "_fit", lambda *a, **k: pytest.fail("trained again despite the cache"))
+    monkeypatch.setattr(judge_train, "_fit", lambda *a, **k: pytest.fail("trained again despite the cache"))
     again, info2 = J.train_judge(train, test, cfg, device="cpu", cache=cache)
     assert info2["cached"] and info2["cache_path"] == info["cache_path"]
     assert info2["test_accuracy"] == info["test_accuracy"] and info2["device_name"] == info["device_name"]
@@ -222,3 +223,25 @@ def test_imagenet_vgg_wrapper_shapes():
     x = torch.rand(2, 3, 32, 32)
     with torch.no_grad():
         assert net.penultimate(x).shape == (2, 4096) and net(x).shape == (2, 10)
+
+
+def test_stopped_judge_training_resumes_to_the_same_weights(tmp_path, monkeypatch):
+    """A run killed after its first epoch goes on from the .partial.pt file to the weights of an unbroken run."""
+    train, test = _hue_set(256, 0), _hue_set(64, 1)
+    cfg = J.judge_config("smoke", epochs=2, progress=False, arch="airnet", batch_size=64)
+    whole, _ = J.train_judge(train, test, cfg, device="cpu", cache=tmp_path / "whole")
+    real_save = judge_train.save_checkpoint
+
+    def save_then_die(path, state):
+        real_save(path, state)
+        raise KeyboardInterrupt("killed after epoch 1")
+
+    monkeypatch.setattr(judge_train, "save_checkpoint", save_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        J.train_judge(train, test, cfg, device="cpu", cache=tmp_path / "broken")
+    partial = next((tmp_path / "broken").glob("*.partial.pt"))
+    monkeypatch.setattr(judge_train, "save_checkpoint", real_save)
+    resumed, info = J.train_judge(train, test, cfg, device="cpu", cache=tmp_path / "broken")
+    assert [h["epoch"] for h in info["history"]] == [1, 2] and not partial.exists()
+    for (name, a), b in zip(whole.state_dict().items(), resumed.state_dict().values()):
+        assert torch.equal(a, b), name
