@@ -1,4 +1,5 @@
-"""The `colorkit` command: run the notebooks, list profiles and notebooks, colorize photos, describe checkpoints."""
+"""The `colorkit` command: run the notebooks, list profiles and notebooks, colorize photos, describe checkpoints,
+compute the colour prior of your photos."""
 from __future__ import annotations
 
 import argparse
@@ -37,6 +38,13 @@ COLORIZE_EXIT = ("exit status: 0 every photo was colorized, 1 some inputs were s
                  "output already there without --overwrite, an empty folder among others; each listed), 2 bad "
                  "arguments (no photos at all, an unusable -o) or an unusable model (unreadable checkpoint, NaN "
                  "weights or outputs); errors are one line, never a traceback")
+PRIOR_EXIT = ("exit status: 0 the prior was written, 1 written but some photos were skipped (unreadable, over "
+              "--max-pixels; each listed), 2 bad arguments (no photos at all, a missing input, -o not a .npy, an "
+              "output already there without --overwrite); errors are one line, never a traceback")
+HINTS_HELP = ("colour hints for a hint model (e.g. --model zhang_hints): a JSON list of points "
+              "[{\"x\": 10, \"y\": 20, \"color\": \"#rrggbb\"}, {\"x\": 5, \"y\": 7, \"ab\": [a, b]}] in the "
+              "photo's pixels (x the column, y the row, from the top left) for one photo, or "
+              "{\"photo.jpg\": [...], ...} by file name for several; a point outside its photo is an error")
 INFO_EXIT = ("exit status: 0 described, 2 bad arguments or an unusable checkpoint (missing, empty, unsafe, "
              "not a colorkit colorizer); errors are one line")
 
@@ -44,8 +52,8 @@ INFO_EXIT = ("exit status: 0 described, 2 bad arguments or an unusable checkpoin
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the colorkit command."""
     parser = argparse.ArgumentParser(prog="colorkit", description=__doc__, epilog="exit status: 0 done, 1 some "
-                                     "inputs skipped (colorize) or a notebook failed (run), 2 bad arguments or an "
-                                     "unusable model; see each command's --help")
+                                     "inputs skipped (colorize, prior) or a notebook failed (run), 2 bad arguments or "
+                                     "an unusable model; see each command's --help")
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="execute the numbered notebooks headlessly and print the results table",
@@ -78,6 +86,18 @@ def build_parser() -> argparse.ArgumentParser:
     colorize.add_argument("--max-pixels", type=_positive_int, default=DEFAULT_MAX_PIXELS, metavar="N",
                           help="refuse photos of more than N pixels, read from the header before decoding "
                           f"(default {DEFAULT_MAX_PIXELS:,}; colorizing needs about 140 bytes a pixel)")
+    colorize.add_argument("--hints", metavar="HINTS.json", default=None, help=HINTS_HELP)
+    prior = sub.add_parser("prior", help="the colour prior of your photos: the fraction of pixels in each of the 313 "
+                           "ab bins, Gaussian-smoothed, for python -m colorkit.train --loss rebalanced --prior FILE",
+                           epilog=PRIOR_EXIT)
+    prior.add_argument("inputs", nargs="+", metavar="PHOTO_OR_FOLDER", help="image files and/or folders (recursive)")
+    prior.add_argument("-o", "--output", required=True, metavar="PRIOR.npy", help="where the (313,) prior goes")
+    prior.add_argument("--sigma", type=float, default=5.0, help="Gaussian smoothing in the ab plane, ab units (5, as "
+                       "Zhang's prior_probs.npy, richzhang/colorization#47; 0: the raw histogram)")
+    prior.add_argument("--plot", metavar="PRIOR.png", default=None, help="also draw the prior on the ab plane")
+    prior.add_argument("--overwrite", action="store_true", help="replace existing -o / --plot files")
+    prior.add_argument("--max-pixels", type=_positive_int, default=DEFAULT_MAX_PIXELS, metavar="N",
+                       help=f"skip photos of more than N pixels (default {DEFAULT_MAX_PIXELS:,})")
     sub.add_parser("pretrained", help="list the pretrained models shipped with the kit (name, parameters, data, "
                    "metrics)", epilog="exit status: 0 listed, 2 none are installed")
     info = sub.add_parser("info", help="describe a checkpoint: model, options, training data, profile, metrics",
@@ -102,12 +122,77 @@ def _photos_command(args: argparse.Namespace) -> int:
             return 0
         report = colorize_photos(args.inputs, args.output, args.model, temperature=args.temperature,
                                  device=args.device, batch_size=args.batch_size, image_size=args.size,
-                                 overwrite=args.overwrite, max_pixels=args.max_pixels)
+                                 overwrite=args.overwrite, max_pixels=args.max_pixels, hints=args.hints)
     except (ValueError, OSError, RuntimeError) as exc:  # CheckpointError, NonFiniteOutput are ValueErrors
         print(f"colorkit {args.command}: error: {_one_line(exc)}", file=sys.stderr)
         return 2
     print(report)
     return 1 if report.skipped else 0
+
+
+def _prior_command(args: argparse.Namespace) -> int:
+    """`colorkit prior`: 0 written, 1 written with some photos skipped, 2 bad arguments."""
+    from pathlib import Path
+
+    from .rebalance import IMPLAUSIBLE_MEAN_CHROMA, photo_prior, prior_summary
+
+    out, plot = Path(args.output), None if args.plot is None else Path(args.plot)
+    try:
+        if out.suffix != ".npy":
+            raise ValueError(f"-o {out}: expected a .npy file name")
+        if not args.sigma >= 0:
+            raise ValueError(f"--sigma must be >= 0, got {args.sigma}")
+        for path in (out, plot):
+            if path is not None and path.exists() and not args.overwrite:
+                raise ValueError(f"{path} already exists; pass --overwrite to replace it")
+        result = photo_prior(args.inputs, sigma=args.sigma, max_pixels=args.max_pixels)
+        _save_prior(result.prior, out, plot, f"prior of {len(result.photos)} photo(s), sigma {args.sigma:g} (log10)")
+    except (ValueError, OSError) as exc:
+        print(f"colorkit prior: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    summary = prior_summary(result.prior)
+    print(f"prior of {len(result.photos)} photo(s), {result.pixels:,} pixels, smoothed with sigma {args.sigma:g}: "
+          f"{out}" + (f" (plot: {plot})" if plot else ""))
+    print("  " + ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in summary.items()))
+    if summary["mean_chroma"] > IMPLAUSIBLE_MEAN_CHROMA:
+        print(f"  warning: the average pixel has chroma {summary['mean_chroma']:.1f} (CIFAR-10: about 14); these "
+              "photos are unusually saturated for a prior of natural images")
+    print(f"  train with it: python -m colorkit.train --loss rebalanced --prior {out} --model ...")
+    for path, reason in result.skipped:
+        print(f"  skipped {path}: {_one_line(reason, 300)}")
+    return 1 if result.skipped else 0
+
+
+def _save_prior(prior, out, plot, title: str) -> None:
+    """Write the prior as a (313,) float64 .npy and, when asked, its ab-plane plot; each file atomically."""
+    import os
+
+    import numpy as np
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.stem}.{os.getpid()}.tmp.npy")
+    try:
+        np.save(tmp, prior.double().cpu().numpy())
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    if plot is None:
+        return
+    import matplotlib.pyplot as plt
+
+    from .quantize import ab_bins
+    from .viz import plot_ab_plane
+
+    fig, ax = plt.subplots(figsize=(4.6, 4))
+    plot_ab_plane(prior.float(), ab_bins(), ax=ax, log=True, title=title)
+    plot.parent.mkdir(parents=True, exist_ok=True)
+    tmp = plot.with_name(f".{plot.stem}.{os.getpid()}.tmp{plot.suffix}")
+    try:
+        fig.savefig(tmp, dpi=120, bbox_inches="tight")
+        os.replace(tmp, plot)
+    finally:
+        plt.close(fig)
+        tmp.unlink(missing_ok=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -129,6 +214,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if cards else 2
     if args.command in ("colorize", "info"):
         return _photos_command(args)
+    if args.command == "prior":
+        return _prior_command(args)
     from . import runner
 
     if args.command == "notebooks":

@@ -107,12 +107,15 @@ def _pair(size: int | Sequence[int]) -> tuple[int, int]:
 
 def colorize_images(model: torch.nn.Module, images: Sequence[torch.Tensor], image_size: int | Sequence[int],
                     temperature: float = 0.38, space: str = "lab", method: str = "annealed",
-                    device: str | torch.device | None = None) -> list[torch.Tensor]:
+                    device: str | torch.device | None = None,
+                    points: Sequence[Sequence[tuple] | None] | None = None) -> list[torch.Tensor]:
     """Colour uint8 images (3, H_i, W_i) of any sizes: the model at image_size, chroma upsampled onto the full L.
 
     Each photo goes through targets.predict_colors (the luma of the model's own colour space) on its own: sizes
-    differ, and one full-resolution photo at a time bounds the memory.
+    differ, and one full-resolution photo at a time bounds the memory. points: per image, user hints
+    [(x, y, colour)] in its pixels (colorkit.hints.hints_from_points) or None, for hint models.
     """
+    from .hints import hints_from_points
     from .targets import predict_colors
 
     device = torch.device(device) if device else next(model.parameters()).device
@@ -121,9 +124,10 @@ def colorize_images(model: torch.nn.Module, images: Sequence[torch.Tensor], imag
             got = f"shape {tuple(img.shape)}, dtype {img.dtype}" if isinstance(img, torch.Tensor) else type(img)
             raise ValueError(f"colorize_images: expected uint8 (3, H, W) images, got {got}")
     out = []
-    for img in images:
+    for img, pts in zip(images, points or [None] * len(images)):
+        hints = None if pts is None else hints_from_points(pts, tuple(img.shape[-2:]), device=device)
         rgb = predict_colors(model, img[None].to(device), space, T=temperature, method=method, output="rgb",
-                             size=_pair(image_size))  # (1, 3, H, W) in [0, 1]
+                             size=_pair(image_size), hints=hints)  # (1, 3, H, W) in [0, 1]
         out.append((rgb[0] * 255).round().to(torch.uint8).cpu())
     return out
 
@@ -226,17 +230,19 @@ def _chunks(todo: list[tuple[Path, Path, int]], batch_size: int, max_pixels: int
         yield chunk
 
 
-def _colorize_each(model, loaded, args: tuple, device, on_error: str, report: ColorizeReport) -> list:
+def _colorize_each(model, loaded, args: tuple, device, on_error: str, report: ColorizeReport,
+                   points: dict[Path, list] | None = None) -> list:
     """(path, image) pairs of colorize_images over a chunk; if it fails (memory), photo by photo, skipping failures."""
+    pts = [(points or {}).get(Path(p)) for p in loaded.paths]
     try:
-        return list(zip(loaded.paths, colorize_images(model, loaded.images, *args, device=device)))
+        return list(zip(loaded.paths, colorize_images(model, loaded.images, *args, device=device, points=pts)))
     except (RuntimeError, MemoryError):  # torch.OutOfMemoryError is a RuntimeError
         if on_error == "raise":
             raise
     done = []
-    for path, image in zip(loaded.paths, loaded.images):
+    for path, image, p in zip(loaded.paths, loaded.images, pts):
         try:
-            done.append((path, colorize_images(model, [image], *args, device=device)[0]))
+            done.append((path, colorize_images(model, [image], *args, device=device, points=[p])[0]))
         except (RuntimeError, MemoryError) as exc:
             report.skipped.append((Path(path), f"colorizing it ({'x'.join(map(str, image.shape[-2:]))} px) failed: "
                                                f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"))
@@ -247,10 +253,12 @@ def colorize_photos(photos: str | os.PathLike | Sequence[str | os.PathLike], out
                     model: str | os.PathLike | torch.nn.Module, temperature: float = 0.38,
                     device: str | torch.device | None = None, batch_size: int = 16, on_error: str = "skip",
                     image_size: int | None = None, space: str | None = None, progress: bool = True,
-                    overwrite: bool = False, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> ColorizeReport:
+                    overwrite: bool = False, max_pixels: int | None = DEFAULT_MAX_PIXELS,
+                    hints: str | os.PathLike | list | dict | None = None) -> ColorizeReport:
     """Colour photos / folders into out_dir/<stem>_colorized.png; unreadable, too large or done files are skipped.
 
     Existing outputs are kept unless overwrite; photos over max_pixels (read from the header) are not decoded.
+    hints (hint models only): a HINTS.json path or its content, see colorkit.hints.load_hints_file.
     """
     from .data import load_photos
 
@@ -277,6 +285,7 @@ def colorize_photos(photos: str | os.PathLike | Sequence[str | os.PathLike], out
             model = model.to(resolve_device(device))
     else:
         name, (model, info) = str(model), load_colorizer(model, device, image_size)
+    points = None if hints is None else _photo_hints(hints, model, name, paths)
     report = ColorizeReport(model=str(info["name"]), image_size=info["image_size"])
     report.skipped += [(Path(p), "a folder with no image files") for p in _empty_folders(photos)]
     _make_out_dir(out_dir, create=True)
@@ -297,7 +306,7 @@ def colorize_photos(photos: str | os.PathLike | Sequence[str | os.PathLike], out
                 warnings.simplefilter("ignore")
                 loaded = load_photos(list(out_of), on_error=on_error, max_pixels=max_pixels)
             report.skipped += [(Path(path), str(reason)) for path, reason in loaded.skipped]
-            for path, image in _colorize_each(model, loaded, args, device, on_error, report):
+            for path, image in _colorize_each(model, loaded, args, device, on_error, report, points):
                 try:
                     _write_png(image, out_of[Path(path)])
                     report.written.append((Path(path), out_of[Path(path)]))
@@ -311,6 +320,28 @@ def colorize_photos(photos: str | os.PathLike | Sequence[str | os.PathLike], out
         bar.close()
     report.seconds = time.time() - start
     return report
+
+
+def _photo_hints(hints, model: torch.nn.Module, name: str, paths: list[Path]) -> dict[Path, list]:
+    """Each photo's hint points, checked against its size (EXIF-rotated, from the header) before anything is written."""
+    from PIL import Image
+
+    from .hints import check_points, hint_channels, hints_for_photos, load_hints_file
+
+    if not hint_channels(model):
+        raise ValueError(f"colorize_photos: hints were given, but the model {name} has no hint input "
+                         "(hint_channels 0); use a hint model, e.g. one trained with --model zhang_hints")
+    points = hints_for_photos(load_hints_file(hints) if isinstance(hints, (str, os.PathLike)) else hints, paths)
+    for path, pts in points.items():
+        try:
+            with Image.open(path) as im:
+                w, h = im.size
+                if im.getexif().get(0x0112) in (5, 6, 7, 8):  # rotated by 90 degrees when loaded
+                    w, h = h, w
+        except Exception:  # noqa: BLE001  an unreadable photo is skipped (and reported) later
+            continue
+        check_points(pts, (h, w), f"colorize_photos: hints for {path.name}")
+    return points
 
 
 # ---------------------------------------------------------------- notebook helpers

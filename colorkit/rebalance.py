@@ -5,7 +5,9 @@ import io
 import os
 import urllib.request
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -13,6 +15,7 @@ import torch
 from ._checks import check_positive
 from .color import rgb_to_lab, uint8_to_float
 from .data.cifar import ENV_CACHE, cache_dir_path  # noqa: F401  (ENV_CACHE: the one cache variable)
+from .data.photos import DEFAULT_MAX_PIXELS
 from .quantize import Q, ab_bins, encode_hard
 
 ENV_PRIOR = "COLORKIT_ZHANG_PRIOR"  # explicit path to prior_probs.npy
@@ -118,6 +121,61 @@ def prior_summary(prior: torch.Tensor) -> dict[str, float]:
             "grey_mass": float(p[grey].sum()),  # natural photos: most pixels are nearly grey
             "mean_chroma": float((p * bins.norm(dim=1)).sum()),  # expected sqrt(a^2 + b^2) of a pixel
             "entropy_bits": float(-(nz * nz.log2()).sum()), "bins_used": int((p > 0).sum())}
+
+
+PRIOR_MAX_SIDE = 512  # photo_prior shrinks larger photos (antialiased) to this longer side: bounded memory and time,
+# the colour histogram of a photo barely changes, and one 40-megapixel photo does not outweigh a folder of small ones
+
+
+@dataclass
+class PhotoPrior:
+    """What photo_prior found: the smoothed prior, the raw empirical one, the photos used and those skipped."""
+
+    prior: torch.Tensor  # (313,) float64, smoothed (as Zhang's prior_probs.npy, richzhang/colorization#47)
+    empirical: torch.Tensor  # (313,) float64, the fraction of pixels nearest each bin
+    photos: list[Path]
+    skipped: list[tuple[Path, str]]  # (file, reason)
+    pixels: int  # pixels counted, after shrinking
+
+
+def photo_prior(paths: str | os.PathLike | Sequence[str | os.PathLike], sigma: float = 5.0,
+                max_side: int | None = PRIOR_MAX_SIDE, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> PhotoPrior:
+    """The empirical ab prior over the 313 bins of photos (files and folders, recursively), Gaussian-smoothed by sigma.
+
+    Every pixel counts once (photos over max_side are shrunk first); unreadable photos are skipped. sigma 0: raw.
+    """
+    import torch.nn.functional as F
+
+    from .data.photos import load_photos, photo_files
+
+    check_positive(sigma, "sigma", "photo_prior", allow_zero=True)
+    if max_side is not None and (isinstance(max_side, bool) or not isinstance(max_side, int) or max_side < 1):
+        raise ValueError(f"photo_prior: max_side must be an int >= 1 or None, got {max_side!r}")
+    files = photo_files(paths)
+    if not files:
+        raise ValueError(f"photo_prior: no image files in {paths!r}")
+    counts, used, skipped = torch.zeros(Q, dtype=torch.float64), [], []
+    for file in files:  # one photo in memory at a time; the counting itself is batched over its pixels
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # skipped files are reported by the caller
+            loaded = load_photos([file], on_error="skip", max_pixels=max_pixels)
+        skipped += loaded.skipped
+        for image in loaded.images:
+            h, w = image.shape[-2:]
+            scale = 1.0 if max_side is None else min(1.0, max_side / max(h, w))
+            if scale < 1.0:
+                size = (max(1, round(h * scale)), max(1, round(w * scale)))
+                image = F.interpolate(image[None].float(), size=size, mode="bilinear", antialias=True,
+                                      align_corners=False)[0].round().clamp(0, 255).to(torch.uint8)
+            n = image.shape[-2] * image.shape[-1]
+            counts += (empirical_prior(image[None]) * n).round()  # the photo's pixels per bin
+            used.append(file)
+    if not used:
+        raise ValueError(f"photo_prior: none of the {len(files)} image files could be read "
+                         f"(first: {skipped[0][0]}: {skipped[0][1]})")
+    empirical = counts / counts.sum()
+    prior = smooth_prior(empirical, sigma) if sigma > 0 else empirical
+    return PhotoPrior(prior, empirical, used, skipped, int(counts.sum()))
 
 
 def _validate_prior_file(path: Path, data: bytes | None = None) -> torch.Tensor:

@@ -9,13 +9,14 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 
-from . import color, losses, quantize
+from . import color, hints as hint_maps, losses, quantize
 from ._checks import check_image_batch, check_positive
 
 REGRESSION_LOSSES = ("l2", "l1")  # for models with output_kind "ab"
 CLASSIFICATION_LOSSES = ("ce", "ce_onehot", "rebalanced")  # for models with output_kind "logits"
 OUTPUT_KINDS = ("ab", "logits")
 DECODE_METHODS = ("annealed", "mean", "mode")
+EVAL_HINT_SEED = 0  # validation hints of hint models: the same every epoch (generator seeded per batch)
 
 
 def output_kind(model: torch.nn.Module, fn: str) -> str:
@@ -112,8 +113,9 @@ def evaluate(model: torch.nn.Module, images: torch.Tensor, loss: str, space: str
              amp_dtype: torch.dtype | None = None, rank: int = 0, world: int = 1) -> tuple[float, float]:
     """Mean loss and mean per-image chroma RMSE (annealed-mean decoding) of a model over uint8 (N, 3, H, W) images.
 
-    The chroma is the model's own (Lab ab, or YCbCr CbCr), predicted through predict_colors. Under
-    torch.distributed each rank takes every world-th batch and the sums are all-reduced.
+    The chroma is the model's own (Lab ab, or YCbCr CbCr), predicted through predict_colors. Hint models get
+    simulated hints drawn with a fixed seed (EVAL_HINT_SEED plus the batch's first index: the same on any number of
+    ranks). Under torch.distributed each rank takes every world-th batch and the sums are all-reduced.
     """
     from .metrics import rmse_ab
 
@@ -131,7 +133,12 @@ def evaluate(model: torch.nn.Module, images: torch.Tensor, loss: str, space: str
     for start in range(rank * batch_size, images.shape[0], world * batch_size):
         batch = images[start:start + batch_size]
         _, chroma = luma_chroma(batch, space)  # (B, 2, H, W) true chroma in the model's space
-        pred = predict_colors(model, batch, space, output="chroma", batch_size=batch.shape[0], forward=forward)
+        hints = None
+        if hint_maps.hint_channels(model):
+            gen = torch.Generator(device=images.device).manual_seed(EVAL_HINT_SEED + start)
+            hints = hint_maps.simulate_hints(chroma, gen)
+        pred = predict_colors(model, batch, space, output="chroma", batch_size=batch.shape[0], forward=forward,
+                              hints=hints)
         n = batch.shape[0]
         count += n  # kept on the host: a tensor made from it would be one blocking copy a batch
         rmse = rmse_ab(pred, chroma, reduction="none")  # (B,)
@@ -150,17 +157,25 @@ PREDICT_OUTPUTS = ("rgb", "lab_ab", "chroma")
 
 @torch.no_grad()
 def predict_ab(model: torch.nn.Module, L: torch.Tensor, T: float = 0.38, method: str = "annealed",
-               batch_size: int = 256, forward: Callable | None = None) -> torch.Tensor:
+               batch_size: int = 256, forward: Callable | None = None,
+               hints: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
     """Chroma (B, 2, H, W) in the model's space at L's resolution for its luma L (B, 1, H, W) in [0, 100].
 
     The model's own step of predict_colors (which picks the luma of the model's colour space): padded to the model's
     input multiple, logits decoded, upsampled, cropped. forward(model, x) replaces model(x) (a cache, autocast).
+    hints: (ab_hint (B, 2, H, W), mask (B, 1, H, W)) at L's resolution, for hint models (zero hints when None).
     """
     check_image_batch(L, "L", "predict_ab", channels=1)
     check_positive(T, "T", "predict_ab")
     if method not in DECODE_METHODS:
         raise ValueError(f"predict_ab: unknown method {method!r}; valid methods: {', '.join(DECODE_METHODS)}")
     kind = output_kind(model, "predict_ab")
+    n_hints = hint_maps.hint_channels(model)
+    if hints is not None:
+        if not n_hints:
+            raise ValueError(f"predict_ab: hints given, but model {getattr(model, 'model_name', type(model).__name__)}"
+                             " has no hint input (hint_channels 0); expected a hint model such as zhang_hints")
+        hints = hint_maps.check_hints(hints, L, "predict_ab")
     device = next(model.parameters()).device
     h, w = L.shape[-2:]
     m = getattr(model, "input_multiple", 1)
@@ -172,6 +187,12 @@ def predict_ab(model: torch.nn.Module, L: torch.Tensor, T: float = 0.38, method:
         x = L[start:start + batch_size].to(device, torch.float32)
         if pad_h or pad_w:
             x = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
+        if n_hints:  # L + ab hints + mask; padding carries no hint
+            ab_h, mask = (None, None) if hints is None else (t[start:start + batch_size].to(device, torch.float32)
+                                                             for t in hints)
+            if ab_h is not None and (pad_h or pad_w):
+                ab_h, mask = (F.pad(t, (0, pad_w, 0, pad_h)) for t in (ab_h, mask))
+            x = hint_maps.hint_input(x, ab_h, mask)
         out = model(x) if forward is None else forward(model, x)
         ab = decode_output(out, kind, x.shape[-2:], T=T, method=method)[..., :h, :w]
         chunks.append(ab.to(L.device, L.dtype))
@@ -182,13 +203,16 @@ def predict_ab(model: torch.nn.Module, L: torch.Tensor, T: float = 0.38, method:
 @torch.no_grad()
 def predict_colors(model: torch.nn.Module, images: torch.Tensor, space: str = "lab", T: float = 0.38,
                    method: str = "annealed", output: str = "rgb", size: int | tuple[int, int] | None = None,
-                   batch_size: int = 256, forward: Callable | None = None) -> torch.Tensor:
+                   batch_size: int = 256, forward: Callable | None = None,
+                   hints: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
     """The one way from images to a colorizer's colours: every evaluation, table, notebook and photo goes through it.
 
     images: uint8 or float RGB (B, 3, H, W). The model sees their luma in its own training `space` (Lab L or
     YCbCr Y), resized to `size` when given (its chroma is then upsampled back onto the full-resolution luma).
     output "rgb": (B, 3, H, W) in [0, 1]; "lab_ab": Lab ab (B, 2, H, W), the model's raw ab for Lab models,
     read back from the RGB for the others; "chroma": the model's chroma in its own space.
+    hints: (ab_hint (B, 2, H, W) in Lab units, mask (B, 1, H, W)) at the images' resolution, for hint models
+    (colorkit.hints; resized with the luma when `size` is given); None: no hints (zeros).
     """
     check_image_batch(images, "images", "predict_colors", channels=3, floating=False)
     if output not in PREDICT_OUTPUTS:
@@ -201,10 +225,14 @@ def predict_colors(model: torch.nn.Module, images: torch.Tensor, space: str = "l
         raise ValueError(f"predict_colors: expected images as uint8 or float RGB, got dtype {images.dtype}")
     luma, _ = color.to_luma_chroma(rgb, space)  # (B, 1, H, W) in [0, 100], the luma the model was trained on
     x = luma
+    if hints is not None:
+        hints = hint_maps.check_hints(hints, images, "predict_colors")
     if size is not None:
         size = (size, size) if isinstance(size, int) else tuple(size)
         x = F.interpolate(luma, size=size, mode="bilinear", align_corners=False, antialias=True)
-    chroma = predict_ab(model, x, T=T, method=method, batch_size=batch_size, forward=forward)
+        if hints is not None:
+            hints = hint_maps.resize_hints(hints[0].to(x), hints[1].to(x), size)
+    chroma = predict_ab(model, x, T=T, method=method, batch_size=batch_size, forward=forward, hints=hints)
     if chroma.shape[-2:] != luma.shape[-2:]:
         chroma = F.interpolate(chroma, size=luma.shape[-2:], mode="bilinear", align_corners=False)
     if output == "chroma" or (output == "lab_ab" and space == "lab"):

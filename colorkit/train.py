@@ -23,7 +23,9 @@ from . import targets
 from ._checks import check_positive
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .data import augment
+from .data.photos import random_crops
 from .device import default_device
+from .hints import hint_channels, hint_input, simulate_hints
 from .loop import (AMP_MODES, AUGMENT, TrainingDiverged, amp_dtype, checkpoint_state, device_images, dist_info,  # noqa: F401
                    epoch_seed, resolve_device, restore, use_channels_last)
 from .targets import colorize, predict_ab  # noqa: F401  (re-exported: the inference side of fit)
@@ -61,6 +63,7 @@ class TrainConfig:
     target_blur: float = 0.0  # Gaussian std (pixels) of the blur on the chroma target, seed 000; 0 = off
     color_space: str = "lab"  # "lab" | "ycbcr" (seed 000); logits models need "lab"
     augment: bool = False  # random crop + flip on the device
+    crop: int | None = None  # side of one random crop of every training image, on the device (photos); None: whole
     amp: str = "auto"  # auto: bf16 autocast on CUDA (fp16 without bf16) and on CPUs with native bf16; "off": fp32
     channels_last: str | bool = "auto"  # auto: on CUDA and on CPUs with native bf16
     seed: int = 0
@@ -79,6 +82,8 @@ class TrainConfig:
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"TrainConfig: {name} must be an int >= 1, got {value!r}")
         check_positive(self.sigma, "sigma", "TrainConfig")
+        if self.crop is not None and (isinstance(self.crop, bool) or not isinstance(self.crop, int) or self.crop < 1):
+            raise ValueError(f"TrainConfig: crop must be an int >= 1 or None, got {self.crop!r}")
         for name in ("target_blur", "lr", "weight_decay"):
             if getattr(self, name) is not None:
                 check_positive(getattr(self, name), name, "TrainConfig", allow_zero=name != "lr")
@@ -181,7 +186,10 @@ def _check_finite(values: list[float], epoch: int, first_step: int, steps: int, 
 
 def fit(model: torch.nn.Module, train_set: Any, val_set: Any = None, cfg: TrainConfig | None = None,
         device: str | torch.device | None = None, progress: bool = True) -> History:
-    """Train `model` on `train_set` (ImageSet or uint8 tensor) per cfg; resumes from cfg.checkpoint if it exists."""
+    """Train `model` on `train_set` (ImageSet or uint8 tensor) per cfg; resumes from cfg.checkpoint if it exists.
+
+    Hint models (model.hint_channels > 0, colorkit.hints) see L + hints simulated from each batch's true ab.
+    """
     cfg = TrainConfig() if cfg is None else cfg
     if not isinstance(cfg, TrainConfig):
         raise TypeError(f"fit: expected cfg as a TrainConfig, got {type(cfg).__name__}")
@@ -193,7 +201,14 @@ def fit(model: torch.nn.Module, train_set: Any, val_set: Any = None, cfg: TrainC
         raise ValueError(f"fit: logits models classify Lab ab bins; color_space must be 'lab', got {cfg.color_space!r}")
     if loss_name == "rebalanced" and cfg.class_weights is None:
         raise ValueError("fit: loss 'rebalanced' needs cfg.class_weights, a (313,) tensor (see colorkit.rebalance)")
+    n_hints = hint_channels(model)
+    if n_hints and cfg.color_space != "lab":
+        raise ValueError(f"fit: hint models take Lab ab hints; color_space must be 'lab', got {cfg.color_space!r}")
     images, val_images = device_images(model, train_set, val_set, device, "fit")
+    multiple = getattr(model, "input_multiple", 1)
+    if cfg.crop is not None and (cfg.crop > min(images.shape[-2:]) or cfg.crop % multiple):
+        raise ValueError(f"fit: crop must be a multiple of {multiple} (the model's input multiple) and at most the "
+                         f"images' side {min(images.shape[-2:])}, got {cfg.crop}")
     if images.shape[0] < world:
         raise ValueError(f"fit: train_set has {images.shape[0]} images, fewer than the {world} ranks")
 
@@ -228,13 +243,16 @@ def fit(model: torch.nn.Module, train_set: Any, val_set: Any = None, cfg: TrainC
         pending, epoch_losses = [], []
         for step in range(steps):
             batch = images[order[step * cfg.batch_size:(step + 1) * cfg.batch_size]]  # (B, 3, H, W) uint8
+            if cfg.crop is not None:
+                batch = random_crops(batch, cfg.crop, aug_gen)  # (B, 3, crop, crop)
             if cfg.augment:
                 batch = augment(batch, generator=aug_gen, **AUGMENT)
             luma, chroma = targets.luma_chroma(batch, cfg.color_space, cfg.target_blur)
+            x = hint_input(luma, *simulate_hints(chroma, aug_gen)) if n_hints else luma  # (B, 1 or 4, H, W)
             if channels_last:
-                luma = luma.contiguous(memory_format=torch.channels_last)
+                x = x.contiguous(memory_format=torch.channels_last)
             with torch.autocast(device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
-                out = net(luma)  # (B, 2, H, W) or (B, 313, H', W')
+                out = net(x)  # (B, 2, H, W) or (B, 313, H', W')
             loss = targets.compute_loss(out, chroma, loss_name, cfg.k, cfg.sigma, class_weights, in_gamut=True)
             opt.zero_grad(set_to_none=True)
             if scaler is not None:
@@ -305,14 +323,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--head", default=None, help="head override (default: the preset's)")
     p.add_argument("--width", type=float, default=None, help="channel multiplier (default: the profile's)")
     p.add_argument("--profile", default="smoke", choices=list(PROFILES), help="sizes: images, epochs, batch")
-    p.add_argument("--data", default="auto", help="'auto', 'embedded', 'cifar10' or a path (see load_dataset)")
+    p.add_argument("--data", default="auto", help="'auto', 'embedded', 'cifar10' or a path (see load_dataset); a "
+                   "folder of your own photos trains on random --size crops (every 10th photo validates, or "
+                   "PHOTOS/train and PHOTOS/test when both exist)")
+    p.add_argument("--size", type=int, default=None, help="image side (default: the profile's, 32); with a photo "
+                   "folder the random crop side (photos loaded at 1.5x it); a multiple of the model's input multiple")
     p.add_argument("--epochs", type=int, default=None, help="default: the profile's")
     p.add_argument("--batch-size", type=int, default=None, help="per rank; default: the profile's")
     p.add_argument("--optimizer", default="adam", choices=list(OPTIMIZERS))
     p.add_argument("--lr", type=float, default=None, help="default: the optimiser preset's")
     p.add_argument("--loss", default="auto", choices=list(LOSSES), help="'rebalanced' weights pixels by --prior")
     p.add_argument("--prior", default="own", help="for --loss rebalanced: 'own' (the training set's), 'imagenet' "
-                   "(Zhang's file, see load_zhang_prior) or a path to a (313,) .npy prior")
+                   "(Zhang's file, see load_zhang_prior) or a path to a (313,) .npy prior (`colorkit prior PHOTOS "
+                   "-o prior.npy` writes one)")
     p.add_argument("--prior-sigma", type=float, default=5.0, help="Gaussian smoothing of the prior; 0 = none")
     p.add_argument("--lam", type=float, default=0.5, help="mix with the uniform prior (Zhang's lambda)")
     p.add_argument("--color-space", default="lab", choices=list(COLOR_SPACES))
@@ -337,9 +360,18 @@ def _cli_class_weights(args: argparse.Namespace, train_set: Any) -> torch.Tensor
     return class_weights(prior, lam=args.lam, sigma=args.prior_sigma or None).float()
 
 
+def _photo_folder(data: str) -> Path | None:
+    """The folder of photos --data names, or None for 'auto', 'embedded', 'cifar10', CIFAR-10 paths and files."""
+    from .data import is_cifar_path
+
+    path = Path(data).expanduser()
+    return path if data not in ("auto", "embedded", "cifar10") and path.is_dir() and not is_cifar_path(path) else None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: load data and model, fit, print each rank's weight digest (equal under correct DDP)."""
     from .data import load_dataset
+    from .data.photos import photo_training_sets
     from .models import MODEL_PRESETS, build_model
     from .profiles import get_profile
 
@@ -358,17 +390,27 @@ def main(argv: list[str] | None = None) -> int:
         if args.model in MODEL_PRESETS and "width" in MODEL_PRESETS[args.model].options():
             options["width"] = profile.width if args.width is None else args.width
         model = build_model(args.model, head=args.head, **options)
-        train_set = load_dataset(args.data, "train", limit=profile.n_train, size=profile.image_size)
+        size, multiple, crop = args.size or profile.image_size, getattr(model, "input_multiple", 1), None
+        if size < 1 or size % multiple:
+            raise ValueError(f"--size must be a positive multiple of {multiple} ({args.model}'s input multiple), "
+                             f"got {size}")
+        photos = _photo_folder(args.data)
+        if photos is not None:  # random crops of the user's photos, loaded larger
+            train_set, val_set = photo_training_sets(photos, size, multiple, profile.n_train, profile.n_test)
+            crop = size
+        else:
+            train_set = load_dataset(args.data, "train", limit=profile.n_train, size=size)
         if args.checkpoint and Path(args.checkpoint).exists():  # refuse before training, not after an epoch
             saved = load_checkpoint(args.checkpoint, mmap=True).get("dataset")
             if saved and saved != train_set.name:
                 raise ValueError(f"cannot resume {args.checkpoint}: it was trained on {saved!r}, --data "
                                  f"{args.data!r} is {train_set.name!r}; use the same data or another --checkpoint")
-        val_set = load_dataset(args.data, "test", limit=profile.n_test, size=profile.image_size)
+        if photos is None:
+            val_set = load_dataset(args.data, "test", limit=profile.n_test, size=size)
         weights = _cli_class_weights(args, train_set) if args.loss == "rebalanced" else None
         cfg = TrainConfig(epochs=args.epochs or profile.epochs, batch_size=args.batch_size or profile.batch_size,
                           optimizer=args.optimizer, lr=args.lr, loss=args.loss, color_space=args.color_space,
-                          target_blur=args.target_blur, augment=args.augment, seed=args.seed,
+                          target_blur=args.target_blur, augment=args.augment, crop=crop, seed=args.seed,
                           checkpoint=args.checkpoint, profile=profile.name, class_weights=weights)
         history = fit(model, train_set, val_set, cfg, progress=not args.no_progress)
         print(f"rank {rank}/{world}: weights sha256 {weights_digest(model)}", flush=True)

@@ -1,10 +1,12 @@
 """Photos: folders or files of any format read as RGB uint8, and the embedded sample photos (offline default)."""
 from __future__ import annotations
 
+import math
 import os
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -68,6 +70,11 @@ def _read_photo(path: Path, size: int | None, max_pixels: int | None = None) -> 
     return rgb
 
 
+def photo_files(paths) -> list[Path]:
+    """The image files (by extension) under folders (recursively) and the files given, in sorted order a folder."""
+    return _photo_files(paths)
+
+
 def _photo_files(paths) -> list[Path]:
     items = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
     files = []
@@ -110,6 +117,63 @@ def load_photos(paths, size: int | None = None, on_error: str = "raise",
     if not images:
         raise ValueError(f"load_photos: no readable images in {paths!r}")
     return ImageSet(torch.stack(images), None, [], "photos", str(paths))
+
+
+# ---------------------------------------------------------------- training on a folder of your own photos
+
+PHOTO_LOAD_SCALE = 1.5  # photos are loaded at 1.5x the crop side (shorter side, centre square), as ImageNet's 256 px
+# photos give 176-224 px crops: a crop sees most of the scene at the scale the model is later shown whole photos
+
+
+def random_crops(images: torch.Tensor, size: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    """One size x size crop at a random place of each image of a (B, C, H, W) batch, batched on its device."""
+    if images.dim() != 4:
+        raise ValueError(f"random_crops: expected images as a (B, C, H, W) tensor, got shape {tuple(images.shape)}")
+    B, C, H, W = images.shape
+    if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= min(H, W):
+        raise ValueError(f"random_crops: size must be an int in [1, {min(H, W)}] (the images are {H} x {W}), "
+                         f"got {size!r}")
+    if (H, W) == (size, size):
+        return images
+    kw = dict(generator=generator, device=images.device)
+    top = torch.randint(0, H - size + 1, (B,), **kw)
+    left = torch.randint(0, W - size + 1, (B,), **kw)
+    steps = torch.arange(size, device=images.device)
+    rows, cols = top[:, None] + steps, left[:, None] + steps  # (B, size) each
+    b = torch.arange(B, device=images.device)[:, None, None, None]
+    c = torch.arange(C, device=images.device)[None, :, None, None]
+    return images[b, c, rows[:, None, :, None], cols[:, None, None, :]]  # (B, C, size, size)
+
+
+def photo_training_sets(folder: str | os.PathLike, size: int, multiple: int = 1, limit: int | None = None,
+                        limit_test: int | None = None) -> tuple[ImageSet, ImageSet]:
+    """Training and validation sets of a folder of photos for random size x size crops (TrainConfig.crop).
+
+    Photos are loaded at PHOTO_LOAD_SCALE x size (shorter side, centre square; rounded up to `multiple`), unreadable
+    ones skipped with a warning. folder/train and folder/test are used when both exist; else every 10th photo is
+    held out for validation (with fewer than 10 photos the training photos validate too).
+    """
+    root = Path(folder).expanduser()
+    if not root.is_dir():
+        raise FileNotFoundError(f"photo_training_sets: folder {str(root)!r} does not exist")
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1 or size % multiple:
+        raise ValueError(f"photo_training_sets: size must be a positive multiple of {multiple} (the model's input "
+                         f"multiple), got {size!r}")
+    if (root / "train").is_dir() and (root / "test").is_dir():
+        train_files, test_files = _photo_files(root / "train"), _photo_files(root / "test")
+    else:
+        files = _photo_files(root)
+        held = files[::10] if len(files) >= 10 else []
+        train_files, test_files = [f for f in files if f not in held], held or files
+    if not train_files:
+        raise ValueError(f"photo_training_sets: no image files ({', '.join(sorted(IMAGE_EXTENSIONS))}) in {root}")
+    side = math.ceil(size * PHOTO_LOAD_SCALE / multiple) * multiple
+    sets = []
+    for files, n, split in ((train_files, limit, "train"), (test_files, limit_test, "test")):
+        s = load_photos(files[:n] if n else files, size=side, on_error="skip")
+        sets.append(replace(s, name=f"photos in {root.resolve()}", source=f"{len(s)} photos of {root} ({split}) "
+                            f"at {side} px for random {size} px crops"))
+    return sets[0], sets[1]
 
 
 SAMPLE_PHOTOS = ("astronaut", "chelsea", "coffee", "rocket")  # colour photos bundled with scikit-image
