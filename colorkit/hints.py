@@ -115,6 +115,8 @@ def simulate_hints(ab: torch.Tensor, generator: torch.Generator | None = None, p
     """
     _check_ab(ab, generator, "simulate_hints")
     _check_options(p_none, geometric_p, patch, location, "simulate_hints")
+    if isinstance(max_points, bool) or not isinstance(max_points, int) or max_points < 1:
+        raise ValueError(f"simulate_hints: max_points must be an int >= 1, got {max_points!r}")
     B = ab.shape[0]
     kw = dict(generator=generator, device=ab.device)
     none = torch.rand(B, **kw) < p_none

@@ -115,7 +115,7 @@ def test_simulate_hints_is_seeded_and_checks_its_options():
     assert (mask_r.sum(dim=(1, 2, 3)) <= 3).all() and (mask_r.sum(dim=(1, 2, 3)) >= 2).all()
     assert random_hints(ab, 0)[1].sum() == 0
     for kw, word in ((dict(p_none=1.5), "p_none"), (dict(geometric_p=0.0), "geometric_p"), (dict(patch=0), "patch"),
-                     (dict(location="edge"), "location")):
+                     (dict(location="edge"), "location"), (dict(max_points=0), "max_points")):
         with pytest.raises(ValueError, match=word):
             simulate_hints(ab, **kw)
     with pytest.raises(ValueError, match=r"ab with 2 channels"):

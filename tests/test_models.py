@@ -29,6 +29,8 @@ EXPECTED = {
     "zhang": ("logits", 4, 8),
     "zhang_simplified": ("logits", 4, 8),
     "zhang_regressor": ("ab", 1, 8),
+    "zhang_hints": ("logits", 4, 8),
+    "zhang_hints_regressor": ("ab", 1, 8),
     "unet": ("ab", 1, 32),
 }
 CHEAP_64 = ["mlp", "cnn_tanh", "compact", "compact_dilated", "zhang", "zhang_regressor", "unet"]
@@ -115,6 +117,8 @@ def test_vgg_weights_loaded_only_from_hub_cache(tmp_path, monkeypatch):
 def test_pinned_zhang_parameter_counts():
     assert count_parameters(build_model("zhang")) == 32_235_385
     assert count_parameters(build_model("zhang_simplified")) == 15_387_513
+    # the hint model: conv1_1 also sees ab hints (2) and the mask (1), 3 x 64 x 3 x 3 weights more
+    assert count_parameters(build_model("zhang_hints")) == 15_387_513 + 3 * 64 * 3 * 3
 
 
 def test_simplified_structure_two_convs_and_at_most_416_channels():
@@ -227,7 +231,7 @@ def test_compact_variants_differ_as_documented():
         CompactNet(CompactConfig(downsample="avg"))
 
 
-@pytest.mark.parametrize("name", ["zhang", "compact_classifier", "mlp", "unet"])
+@pytest.mark.parametrize("name", ["zhang", "compact_classifier", "mlp", "unet", "zhang_hints"])
 def test_bad_inputs_raise_clear_errors(name):
     model = small(name)
     bad = [lightness(1, 32)[0], torch.zeros(1, 3, 32, 32), torch.zeros(1, 1, 32, 32, dtype=torch.uint8)]
