@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import torch
 
-from . import color, data, metrics, models, quantize, rebalance, targets, viz
+from . import color, data, hints, metrics, models, quantize, rebalance, targets, viz
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .color import (from_luma_chroma, hsv_to_rgb, join_lab, lab_to_rgb, rgb_to_hsv, rgb_to_lab, rgb_to_ycbcr,
                     split_lab, to_luma_chroma, uint8_to_float, ycbcr_to_rgb)

@@ -1,0 +1,132 @@
+"""`python -m colorkit.train`: one colorizer trained with fit() from the command line (also under torchrun)."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.distributed as dist
+
+from .checkpoint import CheckpointError, load_checkpoint
+from .loop import TrainingDiverged, dist_info
+from .train import COLOR_SPACES, LOSSES, OPTIMIZERS, TrainConfig, fit, weights_digest
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Arguments of `python -m colorkit.train` (also under `torchrun --nproc_per_node=N`)."""
+    from .profiles import PROFILES
+
+    p = argparse.ArgumentParser(prog="python -m colorkit.train", description="Train one colorizer with fit(); "
+                                "under torchrun every rank trains on a disjoint shard (DDP).",
+                                epilog="exit status: 0 trained, 2 bad arguments, unreadable data, a checkpoint "
+                                "that cannot be resumed (another model, config or --data) or a diverged run "
+                                "(one-line error); 1 only from an unexpected error (a traceback)")
+    p.add_argument("--model", required=True, help="registered model name (colorkit.models.list_models())")
+    p.add_argument("--head", default=None, help="head override (default: the preset's)")
+    p.add_argument("--width", type=float, default=None, help="channel multiplier (default: the profile's)")
+    p.add_argument("--profile", default="smoke", choices=list(PROFILES), help="sizes: images, epochs, batch")
+    p.add_argument("--data", default="auto", help="'auto', 'embedded', 'cifar10' or a path (see load_dataset); a "
+                   "folder of your own photos trains on random --size crops (every 10th photo validates, or "
+                   "PHOTOS/train and PHOTOS/test when both exist)")
+    p.add_argument("--size", type=int, default=None, help="image side (default: the profile's, 32); with a photo "
+                   "folder the random crop side (photos loaded at 1.5x it); a multiple of the model's input multiple")
+    p.add_argument("--epochs", type=int, default=None, help="default: the profile's")
+    p.add_argument("--batch-size", type=int, default=None, help="per rank; default: the profile's")
+    p.add_argument("--optimizer", default="adam", choices=list(OPTIMIZERS))
+    p.add_argument("--lr", type=float, default=None, help="default: the optimiser preset's")
+    p.add_argument("--loss", default="auto", choices=list(LOSSES), help="'rebalanced' weights pixels by --prior")
+    p.add_argument("--prior", default="own", help="for --loss rebalanced: 'own' (the training set's), 'imagenet' "
+                   "(Zhang's file, see load_zhang_prior) or a path to a (313,) .npy prior (`colorkit prior PHOTOS "
+                   "-o prior.npy` writes one)")
+    p.add_argument("--prior-sigma", type=float, default=5.0, help="Gaussian smoothing of the prior; 0 = none")
+    p.add_argument("--lam", type=float, default=0.5, help="mix with the uniform prior (Zhang's lambda)")
+    p.add_argument("--color-space", default="lab", choices=list(COLOR_SPACES))
+    p.add_argument("--target-blur", type=float, default=0.0)
+    p.add_argument("--augment", action="store_true")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--checkpoint", default=None, help="written each epoch; resumed from when it exists")
+    p.add_argument("--no-progress", action="store_true")
+    return p
+
+
+def _cli_class_weights(args: argparse.Namespace, train_set: Any) -> torch.Tensor:
+    """Zhang's class weights for --loss rebalanced from --prior, --prior-sigma and --lam."""
+    from .rebalance import class_weights, empirical_prior, load_zhang_prior
+
+    if args.prior == "own":
+        prior = empirical_prior(train_set)  # every rank loads the whole training set: the same weights everywhere
+    elif args.prior == "imagenet":
+        prior = load_zhang_prior()
+    else:
+        prior = load_zhang_prior(path=args.prior, download=False)
+    return class_weights(prior, lam=args.lam, sigma=args.prior_sigma or None).float()
+
+
+def _photo_folder(data: str) -> Path | None:
+    """The folder of photos --data names, or None for 'auto', 'embedded', 'cifar10', CIFAR-10 paths and files."""
+    from .data import is_cifar_path
+
+    path = Path(data).expanduser()
+    return path if data not in ("auto", "embedded", "cifar10") and path.is_dir() and not is_cifar_path(path) else None
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: load data and model, fit, print each rank's weight digest (equal under correct DDP)."""
+    from .data import load_dataset
+    from .data.photos import photo_training_sets
+    from .models import MODEL_PRESETS, build_model
+    from .profiles import get_profile
+
+    args = build_parser().parse_args(argv)
+    profile = get_profile(args.profile)
+    started = False
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized():  # launched by torchrun
+        if torch.cuda.is_available():
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+        started = True
+    rank, world = dist_info()
+    try:
+        torch.manual_seed(args.seed)
+        options = {}
+        if args.model in MODEL_PRESETS and "width" in MODEL_PRESETS[args.model].options():
+            options["width"] = profile.width if args.width is None else args.width
+        model = build_model(args.model, head=args.head, **options)
+        size, multiple, crop = args.size or profile.image_size, getattr(model, "input_multiple", 1), None
+        if size < 1 or size % multiple:
+            raise ValueError(f"--size must be a positive multiple of {multiple} ({args.model}'s input multiple), "
+                             f"got {size}")
+        photos = _photo_folder(args.data)
+        if photos is not None:  # random crops of the user's photos, loaded larger
+            train_set, val_set = photo_training_sets(photos, size, multiple, profile.n_train, profile.n_test)
+            crop = size
+        else:
+            train_set = load_dataset(args.data, "train", limit=profile.n_train, size=size)
+        if args.checkpoint and Path(args.checkpoint).exists():  # refuse before training, not after an epoch
+            saved = load_checkpoint(args.checkpoint, mmap=True).get("dataset")
+            if saved and saved != train_set.name:
+                raise ValueError(f"cannot resume {args.checkpoint}: it was trained on {saved!r}, --data "
+                                 f"{args.data!r} is {train_set.name!r}; use the same data or another --checkpoint")
+        if photos is None:
+            val_set = load_dataset(args.data, "test", limit=profile.n_test, size=size)
+        weights = _cli_class_weights(args, train_set) if args.loss == "rebalanced" else None
+        cfg = TrainConfig(epochs=args.epochs or profile.epochs, batch_size=args.batch_size or profile.batch_size,
+                          optimizer=args.optimizer, lr=args.lr, loss=args.loss, color_space=args.color_space,
+                          target_blur=args.target_blur, augment=args.augment, crop=crop, seed=args.seed,
+                          checkpoint=args.checkpoint, profile=profile.name, class_weights=weights)
+        history = fit(model, train_set, val_set, cfg, progress=not args.no_progress)
+        print(f"rank {rank}/{world}: weights sha256 {weights_digest(model)}", flush=True)
+        if rank == 0 and history.train_loss:
+            print(f"{args.model} on {train_set.name}: train loss {history.train_loss[-1]:.4g}, val loss "
+                  f"{history.val_loss[-1]:.4g}, val rmse_ab {history.val_rmse_ab[-1]:.3f}, "
+                  f"{history.images_per_second[-1]:.0f} images/s", flush=True)
+    except (ValueError, OSError, CheckpointError, TrainingDiverged) as exc:  # one line, never a traceback
+        print(f"python -m colorkit.train: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 2
+    finally:
+        if started:
+            dist.destroy_process_group()
+    return 0
