@@ -103,7 +103,9 @@ def test_real_data_judge_accuracy_matches_its_card():
     """On the first 1,000 test images of the JPEG copy, the shipped judge is within 3 points of its card."""
     judge, card = ck.load_pretrained("judge", device="cpu")
     test = ck.load_dataset(CIFAR, "test", limit=1000)
-    acc = ck.judge.judge_images(judge, test.images, test.labels, tta=True)["top1"]
+    from colorkit.judge import judge_images
+
+    acc = judge_images(judge, test.images, test.labels, tta=True)["top1"]
     assert abs(acc - card["metrics"]["test_top1_flip_tta"]) < 0.03, acc
 
 
