@@ -30,6 +30,7 @@ pretrained: setup  ## retrain the pretrained models shipped in colorkit/weights 
 	$(PY) -m colorkit.pretrained_train judge --data $(DATA)
 	$(PY) -m colorkit.pretrained_train classifier --data $(DATA)
 	$(PY) -m colorkit.pretrained_train regressor --data $(DATA)
+	$(PY) -m colorkit.pretrained_train hints --data $(DATA)
 
 # On a lent GPU (one command, <= 8 minutes on an H200): GPU benchmarks + the pretrained recipes, all under runs/gpu-check/.
 gpu-check:

@@ -2,7 +2,7 @@
 
 Runs, each bounded and logged, writing under one folder (default runs/gpu-check/):
   1. the GPU benchmarks: bench_models (Zhang nets, fp32/bf16, NCHW/channels_last), bench_targets, bench_judge;
-  2. the pretrained recipes (judge, classifier, regressor) on the GPU, their weights and cards in OUT/weights/;
+  2. the pretrained recipes (judge, classifier, regressor, hints) on the GPU, their weights and cards in OUT/weights/;
   3. summary.json: each step's command, seconds, exit status and the last lines it printed.
 
     python benchmarks/gpu_check.py --data cifar10-jpeg.tar.gz               # on the device (make gpu-check)
@@ -27,14 +27,14 @@ def steps(data: str, out: Path, device: str, tiny: bool) -> list[tuple[str, list
     py = [sys.executable]
     size = ["--limit", "64", "--test-limit", "32", "--epochs", "1"] if tiny else []
     bench = [("bench_models", py + ["benchmarks/bench_models.py", "--device", device]
-              + (["--quick", "--models", "zhang_simplified", "--width", "0.125"] if tiny else []), 90),
+              + (["--quick", "--models", "zhang_simplified", "--width", "0.125"] if tiny else []), 60),
              ("bench_targets", py + ["benchmarks/bench_targets.py", "--device", device]
               + (["--n-images", "64", "--repeats", "1"] if tiny else []), 45),
              ("bench_judge", py + ["benchmarks/bench_judge.py", "--device", device] + (["--quick"] if tiny else []),
               45)]
     train = [(f"pretrained_{name}", py + ["-m", "colorkit.pretrained_train", name, "--data", data, "--device", device,
-                                          "--work", str(out / "work"), "--out", str(out / "weights")] + size, 100)
-             for name in ("judge", "classifier", "regressor")]
+                                          "--work", str(out / "work"), "--out", str(out / "weights")] + size, 80)
+             for name in ("judge", "classifier", "regressor", "hints")]
     return bench + train
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from .pretrained import NAMES, WEIGHTS_DIR, export_pretrained, load_pretrained
+from .pretrained import WEIGHTS_DIR, export_pretrained, load_pretrained
 
 T_ANNEALED = 0.38  # Zhang et al.'s annealed-mean temperature, used for every colorizer metric on the cards
 RECIPES: dict[str, dict[str, Any]] = {
@@ -33,6 +33,10 @@ RECIPES: dict[str, dict[str, Any]] = {
     # 6 epochs: a regressor's colours stop changing early (it converges to the conditional mean); CPU time is scarce.
     "regressor": dict(kind="colorizer", model="zhang_simplified", head="tanh", width=0.5, epochs=6,
                       batch_size=128, lr=1e-3, loss="l2"),
+    # User-guided colorization (Zhang et al. 2017): L + simulated ab hints + mask in, the classifier's recipe otherwise;
+    # width 0.4 (2.5 M parameters, 5 MB) keeps the four shipped models inside the 25 MB budget.
+    "hints": dict(kind="colorizer", model="zhang_hints", head="classify", width=0.4, epochs=10,
+                  batch_size=128, lr=1e-3, loss="rebalanced", prior_sigma=5.0, lam=0.5),
 }
 
 
@@ -95,11 +99,20 @@ def train_colorizer(name: str, train_set, test_set, recipe: dict[str, Any], epoc
                       profile="pretrained")
     history = fit(model, train_set, test_set, cfg, device=device)
     metrics = evaluate_colorizer_card(model, test_set, device, judge_folder)
-    card = {"task": "colorizer: L in [0, 100] (B, 1, H, W) -> " +
-            ("313-bin logits at H/4; decode with the annealed mean" if recipe["head"] == "classify" else "ab"),
+    task = "313-bin logits at H/4; decode with the annealed mean" if recipe["head"] == "classify" else "ab"
+    if getattr(model, "hint_channels", 0):
+        from .hint_eval import psnr_vs_hints
+
+        rows = psnr_vs_hints(model, test_set, T=T_ANNEALED)
+        metrics["psnr_vs_hints"] = rows
+        psnr = {r["hints"]: r["psnr"] for r in rows}
+        metrics.update(psnr_0_hints=psnr[0], psnr_10_hints=psnr[10])
+        task = "L + ab hints + hint mask (B, 4, H, W) -> " + task
+    card = {"task": "colorizer: L in [0, 100] (B, 1, H, W) -> " + task if not getattr(model, "hint_channels", 0)
+            else "colorizer: " + task,
             "wall_time_s": sum(history.epoch_seconds), "metrics": metrics,
-            "headline": {k: metrics[k] for k in ("colorfulness", "colorfulness_true", "rmse_ab", "judge_gap_recovered")
-                         if k in metrics},
+            "headline": {k: metrics[k] for k in ("colorfulness", "colorfulness_true", "rmse_ab", "judge_gap_recovered",
+                                                 "psnr_0_hints", "psnr_10_hints") if k in metrics},
             "history": {"train_loss": history.train_loss, "val_loss": history.val_loss,
                         "val_rmse_ab": history.val_rmse_ab, "images_per_second": history.images_per_second}}
     return model, dict(model.spec), card
@@ -133,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     """Arguments of `python -m colorkit.pretrained_train`."""
     p = argparse.ArgumentParser(prog="python -m colorkit.pretrained_train", description=__doc__.splitlines()[0],
                                 epilog="exit codes: 0 trained and exported, 2 bad arguments or data")
-    p.add_argument("name", choices=NAMES, help="which pretrained model")
+    p.add_argument("name", choices=list(RECIPES), help="which pretrained model")
     p.add_argument("--data", default="auto", help="CIFAR-10 (folder, .tar.gz) as for load_dataset")
     p.add_argument("--work", default="runs/pretrained", help="checkpoints to resume from (default: runs/pretrained)")
     p.add_argument("--out", default=None, help=f"where NAME.pt and NAME.json go (default: {WEIGHTS_DIR})")

@@ -28,6 +28,7 @@ def _run(*args: str) -> str:
     (("benchmarks/bench_models.py", "--quick", "--width", "0.125", "--steps", "1", "--warmup", "0",
       "--models", "zhang_simplified"), "zhang_simplified"),
     (("benchmarks/bench_judge.py", "--quick", "--steps", "2", "--width", "0.125"), "img/s"),
+    (("benchmarks/bench_precision.py", "--quick"), "bf16 channels_last"),
     (("benchmarks/bench_checkpoints.py", "--model", "cnn_tanh", "--count", "2", "--repeats", "1"), "2 found"),
 ])
 def test_benchmark_scripts_run_and_print_figures(args, expect):
@@ -58,3 +59,18 @@ def test_reordered_chroma_recovers_a_prior_written_b_major():
     chroma = check_prior.reordered_chroma(written, bins)
     assert len(chroma) == 8 and min(chroma, key=chroma.get) == "b-major, +b +minor"
     assert chroma["b-major, +b +minor"] == pytest.approx(float((grey * np.hypot(bins[:, 0], bins[:, 1])).sum()))
+
+
+def test_gpu_check_fits_a_lent_gpu_and_names_every_recipe(tmp_path):
+    """The prepared GPU command: every step bounded, 8 minutes at most in all, every pretrained recipe in it."""
+    import gpu_check
+
+    from colorkit.pretrained_train import RECIPES
+
+    steps = gpu_check.steps("cifar10-jpeg.tar.gz", tmp_path, "cuda", tiny=False)
+    assert sum(bound for _, _, bound in steps) <= 8 * 60
+    assert {name.removeprefix("pretrained_") for name, _, _ in steps if name.startswith("pretrained_")} == set(RECIPES)
+    for name, argv, _ in steps:
+        script = next((a for a in argv[1:] if a.endswith(".py")), None)
+        assert script is None or (ROOT / script).is_file(), name
+        assert "--device" in argv and argv[argv.index("--device") + 1] == "cuda", name
