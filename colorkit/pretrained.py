@@ -22,7 +22,7 @@ from .checkpoint import load_checkpoint, save_checkpoint
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 # The models the kit ships, in the order `make pretrained` trains them (the classifier is judged by the judge).
-NAMES = ("judge", "classifier", "regressor")
+NAMES = ("judge", "classifier", "regressor", "hints")
 STORAGE_DTYPE = torch.bfloat16  # half the bytes of float32; the weights are loaded back as float32
 
 
