@@ -52,11 +52,11 @@ def imagenet_judge_status(setting: bool | str, device: torch.device | str) -> tu
         raise ValueError(f"imagenet_judge_status: setting must be True, False or 'auto', got {setting!r}")
     path = imagenet_weights_path("vgg16_bn")
     if not path.is_file():
-        return False, f"torchvision's ImageNet VGG-16-bn weights are absent ({path.name} not in {path.parent}): " \
+        return False, f"torchvision's ImageNet VGG-16-bn weights are absent ({path.name} not in the torch hub cache): " \
                       "only the from-scratch judge is used"
     if setting is False or (setting == "auto" and torch.device(device).type != "cuda"):
         return False, f"ImageNet VGG-16-bn weights found but not used (imagenet_judge={setting!r}, device {device})"
-    return True, f"ImageNet VGG-16-bn weights found in {path.parent}: fine-tuning seed 004's judge too"
+    return True, f"ImageNet VGG-16-bn weights found in the torch hub cache: fine-tuning seed 004's judge too"
 
 
 class OutputCache:
