@@ -253,8 +253,8 @@ def _read_back(pending: list, history: GANHistory, cfg: GANConfig, epoch: int, s
     return flat
 
 
-def _resume_gan(path: Path, G, D, opt_g, opt_d, scalers, shuffle_gen, cfg) -> tuple[int, GANHistory]:
-    state = restore(path, G, opt_g, scalers[0], shuffle_gen, cfg, "fit_gan")  # G, its optimiser, RNGs, config check
+def _resume_gan(path: Path, G, D, opt_g, opt_d, scalers, shuffle_gen, cfg, dataset: str) -> tuple[int, GANHistory]:
+    state = restore(path, G, opt_g, scalers[0], shuffle_gen, cfg, "fit_gan", dataset=dataset)  # + config, data check
     if D is not None:
         spec = getattr(D, "spec", None)
         if state.get("discriminator_spec") != spec:
@@ -298,7 +298,8 @@ def fit_gan(generator: nn.Module, discriminator: nn.Module | None, train_set: An
     path = None if cfg.checkpoint is None else Path(cfg.checkpoint)
     history, start = GANHistory(), 0
     if path is not None and path.exists():
-        start, history = _resume_gan(path, G, D, opt_g, opt_d, scalers, shuffle_gen, cfg)
+        start, history = _resume_gan(path, G, D, opt_g, opt_d, scalers, shuffle_gen, cfg,
+                                     str(getattr(train_set, "name", "") or ""))
     fixed = (val_images if val_images is not None else images)[:cfg.n_samples]
     fixed_L, fixed_ab = targets.luma_chroma(fixed)  # the sample grids' batch, the same every epoch
     steps = math.ceil(images.shape[0] / cfg.batch_size)

@@ -106,15 +106,9 @@ def checkpoint_state(model: torch.nn.Module, opt: torch.optim.Optimizer, scaler:
                      cfg: Any, shuffle_gen: torch.Generator, images: torch.Tensor, dataset: str) -> dict[str, Any]:
     """Everything a run needs to continue after `epoch` epochs: weights, optimiser, RNG streams, config.
 
-    Refuses (ValueError) when cfg.checkpoint already holds a run on another data set: its provenance is kept.
+    Its provenance (`dataset`) is checked once, by restore, before a resumed run trains.
     """
     spec, (h, w) = getattr(model, "spec", None), images.shape[-2:]
-    path = getattr(cfg, "checkpoint", None)
-    if dataset and path is not None and Path(path).is_file():
-        saved = load_checkpoint(path, mmap=True).get("dataset")  # metadata only: the weights stay on disk
-        if saved and saved != dataset:
-            raise ValueError(f"cannot resume {path}: it was trained on {saved!r}, this run's training set is "
-                             f"{dataset!r}; use the same data or another checkpoint path")
     return {"model": model.state_dict(), "optimizer": opt.state_dict(),
             "scaler": scaler.state_dict() if scaler is not None else None, "epoch": epoch,
             "history": history.to_dict(), "config": cfg.to_dict(), "spec": dict(spec) if spec else None,
