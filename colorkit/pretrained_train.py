@@ -99,7 +99,8 @@ def train_colorizer(name: str, train_set, test_set, recipe: dict[str, Any], epoc
                       profile="pretrained")
     history = fit(model, train_set, test_set, cfg, device=device)
     metrics = evaluate_colorizer_card(model, test_set, device, judge_folder)
-    task = "313-bin logits at H/4; decode with the annealed mean" if recipe["head"] == "classify" else "ab"
+    out = "313-bin logits at H/4; decode with the annealed mean" if recipe["head"] == "classify" else "ab"
+    task = f"colorizer: L in [0, 100] (B, 1, H, W) -> {out}"
     if getattr(model, "hint_channels", 0):
         from .hint_eval import psnr_vs_hints
 
@@ -107,9 +108,8 @@ def train_colorizer(name: str, train_set, test_set, recipe: dict[str, Any], epoc
         metrics["psnr_vs_hints"] = rows
         psnr = {r["hints"]: r["psnr"] for r in rows}
         metrics.update(psnr_0_hints=psnr[0], psnr_10_hints=psnr[10])
-        task = "L + ab hints + hint mask (B, 4, H, W) -> " + task
-    card = {"task": "colorizer: L in [0, 100] (B, 1, H, W) -> " + task if not getattr(model, "hint_channels", 0)
-            else "colorizer: " + task,
+        task = f"colorizer: L + ab hints + hint mask (B, 4, H, W) -> {out}"
+    card = {"task": task,
             "wall_time_s": sum(history.epoch_seconds), "metrics": metrics,
             "headline": {k: metrics[k] for k in ("colorfulness", "colorfulness_true", "rmse_ab", "judge_gap_recovered",
                                                  "psnr_0_hints", "psnr_10_hints") if k in metrics},
