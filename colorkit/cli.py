@@ -66,6 +66,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-p", "--parameter", action="append", type=_parse_parameter, default=[],
                      metavar="KEY=VALUE", help="extra notebook parameter (validated against the notebook)")
 
+    publish = sub.add_parser("publish", help="store a run's outputs in notebooks/ (what a reader sees without running)",
+                             epilog="exit status: 0 published, 2 no such run, a notebook changed since it, or an "
+                             "output with a machine path")
+    publish.add_argument("run_dir", help="a folder `colorkit run` wrote (with executed/ in it)")
+
     sub.add_parser("profiles", help="list the run profiles")
     sub.add_parser("notebooks", help="list the numbered notebooks")
 
@@ -218,6 +223,17 @@ def main(argv: list[str] | None = None) -> int:
         return _prior_command(args)
     from . import runner
 
+    if args.command == "publish":
+        from .publish import publish
+
+        try:
+            facts = publish(args.run_dir)
+        except (ValueError, FileNotFoundError) as exc:
+            print(f"colorkit publish: error: {_one_line(exc)}", file=sys.stderr)
+            return 2
+        for name, fact in facts.items():
+            print(f"{name}: outputs of the {fact['profile']} run ({fact['seconds']:.0f} s) stored")
+        return 0
     if args.command == "notebooks":
         for path in runner.list_notebooks():
             print(path.stem)

@@ -20,6 +20,9 @@ from .profiles import PROFILES, Profile, get_profile
 PARAMETERS_MARKER = "# parameters"  # first line of every notebook's parameters cell
 INJECTED_MARKER = "# Parameters"  # first line of the cell papermill injects
 RESULTS_DIR = "results"
+# Set, it replaces a notebook's `profile` parameter (given by name): the test suite (conftest.py) and the browser test
+# run the notebooks, stored with a `cpu` run's outputs, at `smoke`; `colorkit run` sets it to its own --profile.
+PROFILE_ENV = "COLORKIT_PROFILE"
 
 
 def repo_root(start: str | os.PathLike | None = None) -> Path | None:
@@ -119,6 +122,11 @@ def start_notebook(name: str, namespace: dict[str, Any]) -> NotebookRun:
     """Validate a notebook's parameters, seed everything and set up its run folder."""
     check_parameters(list(namespace.get("In", [])))
     profile = get_profile(namespace.get("profile", "smoke"))
+    override = os.environ.get(PROFILE_ENV)
+    overridden = bool(override) and isinstance(namespace.get("profile", "smoke"), str) and override != profile.name
+    if overridden:
+        profile = get_profile(override)  # the test suite runs the notebooks (stored at cpu) at smoke
+        namespace["profile"] = override
     seed = int(namespace.get("seed", 0))
     device_arg = namespace.get("device")
     device = torch.device(device_arg) if device_arg else default_device()
@@ -131,7 +139,9 @@ def start_notebook(name: str, namespace: dict[str, Any]) -> NotebookRun:
 
     plt.rcParams["figure.constrained_layout.use"] = True  # colour bars and labels never overlap
     shown = run_dir.relative_to(root) if root and run_dir.is_relative_to(root) else run_dir  # no machine path
-    print(f"colorkit notebook {name}: profile={profile.name} ({profile.description}), device={device_name(device)}, "
+    source = f" (from {PROFILE_ENV})" if overridden else ""
+    print(f"colorkit notebook {name}: profile={profile.name}{source} ({profile.description}), "
+          f"device={device_name(device)}, "
           f"seed={seed}, run folder={shown}")
     return NotebookRun(name=name, profile=profile, device=device, run_dir=run_dir, seed=seed,
                        figures_dir=(root / "figures") if root else None)

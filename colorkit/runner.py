@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .notebook import RESULTS_DIR, repo_root
+from .notebook import PROFILE_ENV, RESULTS_DIR, repo_root
 from .profiles import get_profile
 
 NOTEBOOK_PATTERN = re.compile(r"^(\d\d)_[\w-]+\.ipynb$")
@@ -135,6 +136,8 @@ def run_notebooks(profile: str = "cpu", notebooks: list[str] | None = None, run_
     if data not in ("auto", "embedded", "cifar10") and not Path(data).expanduser().exists():
         raise FileNotFoundError(f"data (--data) {str(data)!r} does not exist; expected 'auto', 'embedded', "
                                 "'cifar10' or the path of a CIFAR-10 folder / .tar.gz or a folder of photos")
+    if data not in ("auto", "embedded", "cifar10"):
+        data = str(Path(data).expanduser().resolve())  # notebooks run in notebooks/: a relative path would miss
     paths = select_notebooks(notebooks, folder)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     run_dir = Path(run_dir or (paths[0].parent.parent / "runs" / f"{stamp}-{profile}")).resolve()
@@ -145,12 +148,20 @@ def run_notebooks(profile: str = "cpu", notebooks: list[str] | None = None, run_
     base = {"profile": profile, "data": data, "seed": seed, "run_dir": str(run_dir), **(parameters or {})}
     plans = [(p, check_parameters(p, base)) for p in paths]  # validate everything before running anything
     print(f"colorkit: running {len(plans)} notebook(s) at profile '{profile}' into {run_dir}", flush=True)
-    for i, (path, params) in enumerate(plans, 1):
-        print(f"[{i}/{len(plans)}] {path.stem} ...", flush=True)
-        start = time.time()
-        executed = run_dir / "executed" / path.name
-        execute_one(path, executed, params, bound, run_dir)
-        print(f"[{i}/{len(plans)}] {path.stem} done in {time.time() - start:.1f} s", flush=True)
+    before = os.environ.get(PROFILE_ENV)
+    os.environ[PROFILE_ENV] = profile  # kernels inherit it: a COLORKIT_PROFILE the user had set cannot contradict
+    try:
+        for i, (path, params) in enumerate(plans, 1):
+            print(f"[{i}/{len(plans)}] {path.stem} ...", flush=True)
+            start = time.time()
+            executed = run_dir / "executed" / path.name
+            execute_one(path, executed, params, bound, run_dir)
+            print(f"[{i}/{len(plans)}] {path.stem} done in {time.time() - start:.1f} s", flush=True)
+    finally:
+        if before is None:
+            os.environ.pop(PROFILE_ENV, None)
+        else:
+            os.environ[PROFILE_ENV] = before
     rows = collect_results(run_dir)
     table = format_table(rows)
     (run_dir / "results.md").write_text(table + "\n")

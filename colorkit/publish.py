@@ -1,0 +1,81 @@
+"""Store a real run's outputs in the notebooks a reader opens: `colorkit publish RUN_DIR`.
+
+`colorkit run --profile cpu` writes executed copies to RUN_DIR/executed/. Publishing copies each code cell's outputs
+from there into notebooks/, matched by cell id, and keeps everything else of the stored notebook (its prose, its
+parameters cell, its tags): a cell whose code changed since the run is refused, since its outputs would not be its
+own. The cell papermill injected (with the run's absolute paths) and papermill's timing metadata are left out; the
+run's profile and each notebook's wall time are kept in the notebook's metadata under "colorkit".
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from .runner import NOTEBOOK_PATTERN, notebooks_dir
+
+INJECTED_TAG = "injected-parameters"
+# Absolute paths that would tell a reader about this machine (a home, a temporary folder, the checkout).
+MACHINE_PATH = re.compile(r"(?<![\w.])/(?:home|tmp|work|root|Users|private|var/folders)/[\w.+-]+")
+
+
+def _text(outputs: list[dict[str, Any]]) -> str:
+    """All text an output list shows (streams, plain text, HTML, errors), images left out."""
+    parts = []
+    for out in outputs:
+        parts.append("".join(out.get("text", "")))
+        for mime, value in out.get("data", {}).items():
+            if mime.startswith("text/") or mime.endswith("json"):
+                parts.append(value if isinstance(value, str) else json.dumps(value))
+        parts += out.get("traceback", [])
+    return "\n".join(parts)
+
+
+def published(executed: Path, stored: Path) -> dict[str, Any]:
+    """The stored notebook with the executed copy's outputs (not written); ValueError when they do not belong."""
+    run = json.loads(executed.read_text())
+    nb = json.loads(stored.read_text())
+    meta = run.get("metadata", {}).get("papermill", {})
+    if meta.get("exception"):
+        raise ValueError(f"{executed}: the run of this notebook raised; publish only a run that completed")
+    by_id = {c.get("id"): c for c in run["cells"] if INJECTED_TAG not in c.get("metadata", {}).get("tags", [])}
+    for index, cell in enumerate(nb["cells"]):
+        if cell["cell_type"] != "code":
+            continue
+        done = by_id.get(cell.get("id"))
+        if done is None or "".join(done["source"]) != "".join(cell["source"]):
+            raise ValueError(f"{stored.name}: code cell {index} (id {cell.get('id')}) is not the one {executed} ran; "
+                             "run the notebook again before publishing")
+        shown = _text(done.get("outputs", []))
+        if MACHINE_PATH.search(shown):
+            raise ValueError(f"{executed}: code cell {index} prints a machine path "
+                             f"({MACHINE_PATH.search(shown).group(0)}...); print it relative to the checkout")
+        cell["outputs"] = done.get("outputs", [])
+        cell["execution_count"] = done.get("execution_count")
+        cell["metadata"].pop("execution", None)
+    if "widgets" in run.get("metadata", {}):
+        nb["metadata"]["widgets"] = run["metadata"]["widgets"]
+    facts = {"profile": meta.get("parameters", {}).get("profile"), "seconds": round(meta.get("duration") or 0, 1)}
+    nb["metadata"]["colorkit"] = facts
+    return nb
+
+
+def publish(run_dir: str | Path, folder: str | Path | None = None) -> dict[str, dict[str, Any]]:
+    """Publish every executed notebook of a run into `folder` (default: the checkout's notebooks/)."""
+    executed_dir = Path(run_dir) / "executed"
+    folder = Path(folder) if folder else notebooks_dir()
+    copies = sorted(p for p in executed_dir.glob("*.ipynb") if NOTEBOOK_PATTERN.match(p.name)) \
+        if executed_dir.is_dir() else []
+    if not copies:
+        raise FileNotFoundError(f"{executed_dir} holds no executed notebooks; run `colorkit run` first")
+    missing = [p.name for p in copies if not (folder / p.name).is_file()]
+    if missing:
+        raise FileNotFoundError(f"{folder} has no {', '.join(missing)} to publish into")
+    notebooks = {p.name: published(p, folder / p.name) for p in copies}  # every one checked before any is written
+    for name, nb in notebooks.items():
+        tmp = folder / f".{name}.tmp"
+        tmp.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
+        os.replace(tmp, folder / name)
+    return {Path(name).stem: nb["metadata"]["colorkit"] for name, nb in notebooks.items()}
