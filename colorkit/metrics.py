@@ -10,6 +10,8 @@ import torch.nn.functional as F
 from ._checks import check_image_batch, check_tensor
 
 
+CI_Z = 1.959964  # the two-sided 95 % quantile of the normal distribution (*_ci95 half-widths)
+
 def _pair(pred: torch.Tensor, true: torch.Tensor, fn: str, channels: int) -> tuple[torch.Tensor, torch.Tensor]:
     check_image_batch(pred, "pred", fn, channels)
     check_image_batch(true, "true", fn, channels)
@@ -165,6 +167,7 @@ def evaluate_colorizer(predict_ab: Callable[[torch.Tensor], torch.Tensor], image
                         f"got {type(images).__name__}")
     device = torch.device(device) if device is not None else default_device()
     sums: dict[str, torch.Tensor] = {}
+    squares: dict[str, torch.Tensor] = {}  # for the 95 % interval of each per-image mean
     auc = {"auc": [0, 0]} | ({"auc_rebalanced": [0, 0]} if prior is not None else {})
     n = 0
     with torch.no_grad():
@@ -183,6 +186,7 @@ def evaluate_colorizer(predict_ab: Callable[[torch.Tensor], torch.Tensor], image
                          "colorfulness": colorfulness(pred_rgb, "none"), "colorfulness_true": colorfulness(rgb, "none")}
             for k, v in per_image.items():
                 sums[k] = sums.get(k, 0) + v.double().sum()
+                squares[k] = squares.get(k, 0) + v.double().square().sum()
             for k in auc:
                 weights = _prior_weights(ab, prior) if k == "auc_rebalanced" else None
                 counts, total = _auc_curve(pred_ab, ab, 150, weights)
@@ -193,4 +197,8 @@ def evaluate_colorizer(predict_ab: Callable[[torch.Tensor], torch.Tensor], image
     out = {k: (v / n).item() for k, v in sums.items()}
     out.update({k: (c / t).mean().item() for k, (c, t) in auc.items()})
     order = ["rmse_ab", "rmse_rgb", "psnr", "ssim", "auc", "auc_rebalanced", "colorfulness", "colorfulness_true"]
-    return {k: out[k] for k in order if k in out}
+    ordered = {k: out[k] for k in order if k in out}
+    for k in sums:  # normal-approximation half-width over images: 1.96 s / sqrt(n), s the sample std (n - 1)
+        var = (squares[k] - sums[k] ** 2 / n) / max(n - 1, 1)
+        ordered[f"{k}_ci95"] = (CI_Z * var.clamp(min=0).sqrt() / n ** 0.5).item() if n > 1 else float("nan")
+    return ordered

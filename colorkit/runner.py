@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import time
@@ -215,14 +216,17 @@ def write_final_table(run_dir: str | Path) -> tuple[list[dict[str, Any]], str]:
 
 
 def format_table(rows: list[dict[str, Any]], columns: tuple[str, ...] = TABLE_COLUMNS) -> str:
-    """A markdown table of the rows (numbers to 3 significant decimals, blanks where a value is absent)."""
+    """A markdown table of the rows (numbers to 3 decimals, "± h" where a row has the column's `<name>_ci95`)."""
     present = [c for c in columns if any(c in r for r in rows)]
     if not present:
         return "(no results)"
 
-    def cell(v: Any) -> str:
+    def cell(r: dict[str, Any], c: str) -> str:
+        v, half = r.get(c), r.get(f"{c}_ci95")
+        if isinstance(v, float) and isinstance(half, float) and math.isfinite(half):
+            return f"{v:.3f} ± {half:.3f}"  # the mean over test images and its 95 % interval's half-width
         return f"{v:.3f}" if isinstance(v, float) else ("" if v is None else str(v))
 
     lines = ["| " + " | ".join(present) + " |", "|" + "---|" * len(present)]
-    lines += ["| " + " | ".join(cell(r.get(c)) for c in present) + " |" for r in rows]
+    lines += ["| " + " | ".join(cell(r, c) for c in present) + " |" for r in rows]
     return "\n".join(lines)

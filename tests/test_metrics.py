@@ -151,9 +151,10 @@ def test_evaluate_colorizer_streams_the_same_numbers_as_one_batch():
     gray = lambda l: torch.zeros(l.shape[0], 2, *l.shape[2:], dtype=l.dtype, device=l.device)  # noqa: E731
     small = M.evaluate_colorizer(gray, ImageSet(x, None, [], "t", "t"), batch_size=3, device="cpu")
     big = M.evaluate_colorizer(gray, x, batch_size=100, device="cpu")
-    assert list(small) == ["rmse_ab", "rmse_rgb", "psnr", "ssim", "auc", "colorfulness", "colorfulness_true"]
+    means = ["rmse_ab", "rmse_rgb", "psnr", "ssim", "auc", "colorfulness", "colorfulness_true"]
+    assert list(small) == means + [f"{k}_ci95" for k in means if k != "auc"]  # AuC is one curve, no per-image mean
     for k in small:
-        assert math.isclose(small[k], big[k], rel_tol=1e-5), k
+        assert math.isclose(small[k], big[k], rel_tol=1e-5, abs_tol=1e-9), k
     gray_rgb = color.join_lab(L, torch.zeros_like(ab))
     assert math.isclose(small["rmse_ab"], M.rmse_ab(torch.zeros_like(ab), ab).item(), rel_tol=1e-5)
     assert math.isclose(small["auc"], M.auc_ab(torch.zeros_like(ab), ab).item(), rel_tol=1e-5)
@@ -191,3 +192,28 @@ def test_metrics_on_cuda_match_cpu():
     assert torch.allclose(M.colorfulness(true.cuda()).cpu(), M.colorfulness(true))
     ab = torch.randn(2, 2, 8, 8) * 30
     assert torch.allclose(M.auc_ab(ab.cuda(), ab.cuda() + 5).cpu(), M.auc_ab(ab, ab + 5))
+
+
+def test_evaluate_colorizer_intervals_match_numpy_over_images():
+    import numpy as np
+
+    from colorkit.metrics import evaluate_colorizer, psnr, rmse_ab
+
+    images = torch.randint(0, 256, (37, 3, 16, 16), dtype=torch.uint8, generator=torch.Generator().manual_seed(3))
+    out = evaluate_colorizer(lambda L: torch.zeros(L.shape[0], 2, *L.shape[-2:]), images, batch_size=10, device="cpu")
+    from colorkit import color
+
+    rgb = color.uint8_to_float(images)
+    L, ab = color.split_lab(rgb)
+    for key, per in (("rmse_ab", rmse_ab(torch.zeros_like(ab), ab, "none")),
+                     ("psnr", psnr(color.join_lab(L, torch.zeros_like(ab)), rgb, reduction="none"))):
+        values = per.double().numpy()
+        assert out[key] == pytest.approx(values.mean(), rel=1e-6)
+        assert out[f"{key}_ci95"] == pytest.approx(1.959964 * values.std(ddof=1) / np.sqrt(len(values)), rel=1e-5)
+
+
+def test_tables_show_the_interval_beside_the_mean():
+    from colorkit.runner import format_table
+
+    text = format_table([{"model": "a", "psnr": 24.2, "psnr_ci95": 0.31}, {"model": "b", "psnr": 20.0}])
+    assert "| a | 24.200 ± 0.310 |" in text and "| b | 20.000 |" in text
