@@ -180,14 +180,12 @@ SAMPLE_PHOTOS = ("astronaut", "chelsea", "coffee", "rocket")  # colour photos bu
 
 
 def write_sample_photos(folder: str | os.PathLike, names: Sequence[str] = SAMPLE_PHOTOS) -> Path:
-    """Write a few of scikit-image's bundled colour photos into folder as JPEGs (a zero-setup photos_dir)."""
-    from skimage import data
-
+    """Write colour photos bundled with scikit-image (and matplotlib's grace_hopper) into folder as JPEGs."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     for name in names:
         if not (folder / f"{name}.jpg").is_file():
-            Image.fromarray(getattr(data, name)()).save(folder / f"{name}.jpg", quality=92)
+            Image.fromarray(_embedded_photo(name)).save(folder / f"{name}.jpg", quality=92)
     return folder
 
 
