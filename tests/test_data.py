@@ -337,3 +337,14 @@ def test_shared_cifar10_jpeg_copy_limit_200():
     assert s.name == "CIFAR-10 (JPEG copy)" and s.images.shape == (200, 3, 32, 32)
     assert torch.bincount(s.labels).tolist() == [20] * 10 and s.labels[:10].tolist() == list(range(10))
     assert 60 < s.images.float().mean() < 190
+
+
+def test_a_printed_set_names_files_not_the_machines_folders():
+    from dataclasses import replace
+
+    from colorkit.data import embedded_images
+
+    s = replace(embedded_images(2), name="photos in /home/ana/Pictures/trip",
+                source="/work/shared/data/cifar10-jpeg.tar.gz")
+    text = repr(s)
+    assert "'photos in trip'" in text and "from cifar10-jpeg.tar.gz)" in text and "/home" not in text and "/work" not in text

@@ -1,6 +1,7 @@
 """ImageSet, the kit's one container of uint8 images, with batching and on-device augmentation."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from typing import Iterator, Sequence
 
@@ -31,7 +32,8 @@ class ImageSet:
 
     def __repr__(self) -> str:
         n, c, h, w = self.images.shape
-        return f"ImageSet({self.name!r}: {n} images {c}x{h}x{w}, {len(self.classes)} classes, from {self.source})"
+        return (f"ImageSet({_file_names(self.name)!r}: {n} images {c}x{h}x{w}, {len(self.classes)} classes, "
+                f"from {_file_names(self.source)})")
 
     def to(self, device: torch.device | str) -> "ImageSet":
         """The same set with images and labels on `device`."""
@@ -117,3 +119,11 @@ def batches(imageset: ImageSet, batch_size: int, shuffle: bool = True, generator
         x = images[idx].to(device, non_blocking=True)
         y = None if labels is None else labels[idx.to(labels.device)].to(device, non_blocking=True)
         yield x, y
+
+
+_ABSOLUTE = re.compile(r"(?<![\w.])/(?:[^/\s,()'\"]+/)*([^/\s,()'\"]+)")
+
+
+def _file_names(text: str) -> str:
+    """Absolute paths in text shortened to their last part: what a printed set shows, never a machine's folders."""
+    return _ABSOLUTE.sub(r"\1", text)
