@@ -5,6 +5,7 @@ without them unless COLORKIT_REQUIRE_BROWSER=1 (CI sets it), where their absence
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -181,8 +182,10 @@ def _wait_for_widget(page, slider, box) -> None:
     raise AssertionError(f"no slider with images {RUN_TIMEOUT_S} s after Run All")
 
 
-@pytest.mark.parametrize("notebook, slider_name", CASES)
-def test_notebook_slider_in_jupyterlab(tmp_path, notebook, slider_name):
+@contextlib.contextmanager
+def _notebook_running(tmp_path, notebook: str):
+    """JupyterLab on a copy of notebooks/, the notebook open in headless Chromium, Run All clicked: yields
+    (page, marks) with marks timing the steps; stops the browser and the server afterwards."""
     sync_playwright = _require_browser()
     if not (ROOT / "notebooks" / notebook).is_file():
         pytest.skip(f"notebooks/{notebook} does not exist yet")
@@ -191,7 +194,6 @@ def test_notebook_slider_in_jupyterlab(tmp_path, notebook, slider_name):
     shutil.copytree(ROOT / "notebooks", root_dir, ignore=shutil.ignore_patterns("runs", ".ipynb_checkpoints"))
     proc, url, token = _start_lab(root_dir, tmp_path)
     marks = {"lab up": time.time() - started}
-    shot = tmp_path / f"{Path(notebook).stem}_lab.png"
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
@@ -204,40 +206,79 @@ def test_notebook_slider_in_jupyterlab(tmp_path, notebook, slider_name):
                 page.locator(".lm-MenuBar-item", has_text=re.compile(r"^Run$")).click()
                 run_all = page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$"))
                 page.locator(".lm-Menu-item", has=run_all).first.click()
-
-                label = page.locator("label.widget-label", has_text=re.compile(rf"^{re.escape(slider_name)}$"))
-                slider = page.locator(".widget-slider").filter(has=label).first
-                box = page.locator(".widget-vbox").filter(has=slider).last  # the slider and its images
-                _wait_for_widget(page, slider, box)
-                marks["widget drawn"] = time.time() - started
-                slider.scroll_into_view_if_needed()
-                readout = slider.locator(".widget-readout")
-                before_value, before = readout.inner_text(), _digests(box)
-
-                handle = slider.locator(".noUi-handle")
-                handle.focus()
-                for _ in range(10):
-                    page.keyboard.press("ArrowRight")
-                page.wait_for_function("([el, v]) => el.innerText.trim() !== v",
-                                       arg=[readout.element_handle(), before_value], timeout=10_000)
-                after_value = readout.inner_text()
-                deadline, after = time.time() + 30, before
-                while time.time() < deadline and (after == before or not after):
-                    page.wait_for_timeout(250)
-                    after = _digests(box)
-                marks["images changed"] = time.time() - started
-                _wait_for_kernel(url, token)  # every queued redraw done: the screenshot shows the last T
-                page.wait_for_timeout(500)
-                after, after_value = _digests(box), readout.inner_text()
-                page.screenshot(path=str(shot))
+                yield page, marks, lambda: _wait_for_kernel(url, token, timeout=RUN_TIMEOUT_S)
+                page.screenshot(path=str(tmp_path / f"{Path(notebook).stem}_lab.png"))
             finally:
                 browser.close()
     finally:
         _stop_lab(proc, url, token)
-    elapsed = time.time() - started
-    steps = ", ".join(f"{k} {v:.1f} s" for k, v in marks.items())
-    print(f"\nscreenshot: {shot}\n{notebook}: T {before_value} -> {after_value}, {len(before)} image(s); "
-          f"{steps}; total {elapsed:.1f} s")
+    marks["total"] = time.time() - started
+    assert proc.poll() is not None, "jupyter lab still running"
+    print(f"\nscreenshot: {tmp_path / f'{Path(notebook).stem}_lab.png'}\n{notebook}: "
+          + ", ".join(f"{k} {v:.1f} s" for k, v in marks.items()))
+
+
+@pytest.mark.parametrize("notebook, slider_name", CASES)
+def test_notebook_slider_in_jupyterlab(tmp_path, notebook, slider_name):
+    started = time.time()
+    with _notebook_running(tmp_path, notebook) as (page, marks, wait_idle):
+        label = page.locator("label.widget-label", has_text=re.compile(rf"^{re.escape(slider_name)}$"))
+        slider = page.locator(".widget-slider").filter(has=label).first
+        box = page.locator(".widget-vbox").filter(has=slider).last  # the slider and its images
+        _wait_for_widget(page, slider, box)
+        marks["widget drawn"] = time.time() - started
+        slider.scroll_into_view_if_needed()
+        readout = slider.locator(".widget-readout")
+        before_value, before = readout.inner_text(), _digests(box)
+
+        handle = slider.locator(".noUi-handle")
+        handle.focus()
+        for _ in range(10):
+            page.keyboard.press("ArrowRight")
+        page.wait_for_function("([el, v]) => el.innerText.trim() !== v",
+                               arg=[readout.element_handle(), before_value], timeout=10_000)
+        after_value = readout.inner_text()
+        deadline, after = time.time() + 30, before
+        while time.time() < deadline and (after == before or not after):
+            page.wait_for_timeout(250)
+            after = _digests(box)
+        marks["images changed"] = time.time() - started
+        wait_idle()  # every queued redraw done: the screenshot shows the last T
+        page.wait_for_timeout(500)
+        after, after_value = _digests(box), readout.inner_text()
+    print(f"{notebook}: T {before_value} -> {after_value}, {len(before)} image(s)")
     assert float(after_value) > float(before_value), (before_value, after_value)
     assert after and after != before, f"images did not change when {slider_name} moved {before_value} -> {after_value}"
-    assert proc.poll() is not None, "jupyter lab still running"
+
+
+CANVAS_JS = "(el) => el.toDataURL()"
+
+
+def test_hint_editor_click_in_jupyterlab(tmp_path):
+    """Notebook 08: a click on the grey photo adds a point; the colorization beside it changes."""
+    started = time.time()
+    with _notebook_running(tmp_path, "08_hints_and_your_photos.ipynb") as (page, marks, wait_idle):
+        mode = page.locator(".widget-toggle-buttons").filter(has_text="click to").first
+        box = page.locator(".widget-vbox").filter(has=mode).last  # the editor
+        deadline = time.time() + RUN_TIMEOUT_S
+        while time.time() < deadline and box.locator("canvas").count() < 2:
+            if _errors(page):
+                raise AssertionError(f"a notebook cell raised during Run All:\n{_errors(page)}")
+            page.wait_for_timeout(500)
+        assert box.locator("canvas").count() >= 2, f"no hint editor {RUN_TIMEOUT_S} s after Run All"
+        marks["editor drawn"] = time.time() - started
+        wait_idle()  # the rest of the notebook has run: the click is answered at once
+        left, right = box.locator("canvas").nth(0), box.locator("canvas").nth(1)
+        status = box.locator(".widget-label").filter(has_text="point(s)").first
+        before_status, before = status.text_content(), right.evaluate(CANVAS_JS)  # textContent: also off screen
+        left.scroll_into_view_if_needed()
+        left.click(position={"x": 200, "y": 200})  # photo pixel (25, 25): away from the scripted points
+        page.wait_for_function("([el, v]) => el.textContent !== v", arg=[status.element_handle(), before_status],
+                               timeout=30_000)
+        wait_idle()
+        page.wait_for_timeout(500)
+        after_status, after = status.text_content(), right.evaluate(CANVAS_JS)
+        marks["recoloured"] = time.time() - started
+    print(f"hint editor: {before_status!r} -> {after_status!r}")
+    assert before_status.startswith("2 point(s)") and after_status.startswith("3 point(s)"), after_status
+    assert after != before, "the colorization did not change after a click"

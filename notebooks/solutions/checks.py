@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import math
+from statistics import NormalDist
 
 import torch
 
@@ -19,8 +20,12 @@ EXERCISES = {  # notebook -> the exercises (check and solution share the name)
     "00_color_and_bins": ["nearest_weight", "blue_until", "prior_from_scratch", "ycbcr_from_scratch"],
     "01_mlp_baseline": ["receptive_field", "best_per_pixel_rmse", "rmsprop_step", "psnr_from_rmse"],
     "02_regression_cnns": ["relu_head_floor", "fit_constant", "blur", "mean_colour_rmse"],
+    "03_classification": ["annealed_decode", "soft_ce", "mode_and_mean", "loss_floor"],
     "04_rebalancing": ["weight_spread", "smooth", "auc_rebalanced", "top_weighted_bins"],
     "05_gans": ["lsgan_losses", "saturation_score", "gradient_penalty"],
+    "06_vgg_evaluation": ["top1_with_interval", "gap_recovered", "two_proportion_z", "frechet"],
+    "07_turing_test_and_your_photos": ["fooling_rate", "more_colourful", "trials_needed", "chance_p_value"],
+    "08_hints_and_your_photos": ["square_hints", "palette_bins", "shrink_hints"],
 }
 
 
@@ -177,6 +182,57 @@ def mean_colour_rmse(fn):
     _close(fn(train, test), rows[MEAN_COLOUR]["rmse_ab"], "mean_colour_rmse", atol=1e-3)
 
 
+# ---------------------------------------------------------------- 03 classification
+
+@exercise
+def annealed_decode(fn):
+    from colorkit.targets import decode_output
+    logits = 3 * torch.randn(2, 313, 4, 4, generator=torch.Generator().manual_seed(11))  # a network's 1/4 output
+    chroma = {T: decode_output(logits, "logits", (16, 16), T=T).norm(dim=1).mean().item() for T in (1.0, 0.38, 0.1)}
+    print("expected: ck.targets.decode_output(logits, 'logits', (16, 16), T); mean chroma of the decoded ab",
+          ", ".join(f"{c:.1f} at T = {T}" for T, c in chroma.items()))
+    for T in chroma:
+        _close(fn(logits, T, (16, 16)), decode_output(logits, "logits", (16, 16), T=T),
+               f"annealed_decode(logits, {T}, (16, 16))", atol=1e-3)
+
+
+@exercise
+def soft_ce(fn):
+    from colorkit.targets import compute_loss
+    g = torch.Generator().manual_seed(12)
+    logits, ab = torch.randn(2, 313, 4, 4, generator=g), torch.randn(2, 2, 16, 16, generator=g) * 30
+    expected = {k: compute_loss(logits, ab, "ce_onehot" if k == 1 else "ce", k=k).item() for k in (1, 5, 10)}
+    print("expected on random logits: the training loss", ", ".join(f"{v:.4f} at k = {k}" for k, v in expected.items()),
+          "(ck.targets.compute_loss with 'ce_onehot' at k = 1, 'ce' otherwise)")
+    for k, value in expected.items():
+        _close(fn(logits, ab, k), value, f"soft_ce(logits, ab, k={k})", atol=1e-4)
+
+
+@exercise
+def mode_and_mean(fn):
+    p = ck.toy_bimodal_distribution(ck.ab_bins(), modes=[(60, 40), (-50, 45)], weights=[0.55, 0.45], spread=10)
+    logits = p.log().view(1, 313, 1, 1).float()
+    mode, mean = ck.decode_mode(logits).flatten(), ck.decode_mean(logits).flatten()
+    print(f"expected on the red-or-green toy: mode {tuple(round(v, 1) for v in mode.tolist())} (chroma "
+          f"{mode.norm():.1f}), mean {tuple(round(v, 1) for v in mean.tolist())} (chroma {mean.norm():.1f})")
+    got_mode, got_mean = fn(p)
+    _close(got_mode, mode, "mode_and_mean: the mode", atol=1e-4)
+    _close(got_mean, mean, "mode_and_mean: the mean", atol=1e-3)
+
+
+@exercise
+def loss_floor(fn):
+    ab = torch.randn(2, 2, 4, 4, generator=torch.Generator().manual_seed(13)) * 30
+    floors = {}
+    for k in (1, 5, 10):  # the loss of a perfect network, whose softmax is the target itself
+        perfect = ck.soft_encode(ab.double(), k=k).clamp_min(1e-300).log()
+        floors[k] = ck.losses.cross_entropy_dense(perfect.double(), ck.soft_encode(ab.double(), k=k)).item()
+    print("expected: the lowest loss a network can reach,", ", ".join(f"{v:.4f} nats at k = {k}"
+                                                                        for k, v in floors.items()))
+    for k, value in floors.items():
+        _close(fn(ab, k), value, f"loss_floor(ab, k={k})", atol=1e-4)
+
+
 # ---------------------------------------------------------------- 04 rebalancing
 
 def _toy_prior() -> torch.Tensor:
@@ -258,3 +314,188 @@ def gradient_penalty(fn):
           "f(y) = |y|^2 / 2 -> mean over the batch of (|y| - 1)^2")
     _close(fn(lambda v: v @ w, y), linear, "gradient_penalty(linear critic)")
     _close(fn(lambda v: 0.5 * v.square().sum(1), y), (y.norm(dim=1) - 1).square().mean(), "gradient_penalty(|y|^2/2)")
+
+
+# ---------------------------------------------------------------- 06 VGG evaluation
+
+@exercise
+def top1_with_interval(fn):
+    from colorkit.turing import wilson_interval
+    g = torch.Generator().manual_seed(14)
+    labels = torch.randint(0, 10, (64,), generator=g)
+    truth = torch.nn.functional.one_hot(labels, 10).float()
+    cases = {"noisy judge": torch.randn(64, 10, generator=g) + 1.5 * truth, "perfect judge": 10 * truth}
+    expected = {}
+    for what, lg in cases.items():
+        acc = ck.metrics.accuracy(lg, labels).item()
+        expected[what] = acc, *wilson_interval(round(acc * 64), 64)
+        print(f"expected for the {what} on 64 images: top-1 {acc:.4f}, 95 % interval "
+              f"[{expected[what][1]:.4f}, {expected[what][2]:.4f}]")
+    for what, lg in cases.items():
+        got = fn(lg, labels)
+        _close(got[0], expected[what][0], f"top1_with_interval ({what}): the accuracy")
+        _close(got[1:], expected[what][1:], f"top1_with_interval ({what}): the interval")
+
+
+@exercise
+def gap_recovered(fn):
+    from colorkit.judge import SEED_004_TABLE as t
+    cases = {name: (t["grayscale"], t[name], t["ground_truth"]) for name in
+             ("regression", "classification", "annealed_mean", "vgg_transfer")}
+    cases["kit judge, pretrained classifier"] = (0.840, 0.820, 0.898)
+    print("expected:", ", ".join(f"{name} {(c - g) / (tr - g):.1%}" for name, (g, c, tr) in cases.items()))
+    for name, (g, c, tr) in cases.items():
+        _close(fn(g, c, tr), (c - g) / (tr - g), f"gap_recovered ({name})")
+
+
+def _two_proportion_reference(k1: int, n1: int, k2: int, n2: int) -> tuple[float, float]:
+    from scipy.stats import chi2_contingency  # Pearson's chi-square on the 2 x 2 table is z^2, with the same p
+    chi2, p, _, _ = chi2_contingency([[k1, n1 - k1], [k2, n2 - k2]], correction=False)
+    return math.copysign(math.sqrt(chi2), k1 / n1 - k2 / n2), p
+
+
+@exercise
+def two_proportion_z(fn):
+    cases = [(30, 64, 36, 64), (8400, 10000, 8200, 10000), (5700, 10000, 6500, 10000), (40, 64, 700, 1000)]
+    expected = {c: _two_proportion_reference(*c) for c in cases}
+    for (k1, n1, k2, n2), (z, p) in expected.items():
+        print(f"expected for {k1}/{n1} vs {k2}/{n2}: z = {z:.3f}, two-sided p = {p:.3g}")
+    for (k1, n1, k2, n2), (z, p) in expected.items():
+        got_z, got_p = fn(k1, n1, k2, n2)
+        _close(got_z, z, f"two_proportion_z({k1}, {n1}, {k2}, {n2}): z")
+        _close(got_p, p, f"two_proportion_z({k1}, {n1}, {k2}, {n2}): p", atol=1e-6)
+
+
+@exercise
+def frechet(fn):
+    from colorkit.judge import frechet_distance
+    g = torch.Generator().manual_seed(15)
+    real = torch.randn(200, 6, generator=g, dtype=torch.float64)
+    fake = 0.5 + torch.randn(200, 6, generator=g, dtype=torch.float64) @ (0.6 * torch.eye(6, dtype=torch.float64) + 0.2)
+    cases = {"real vs colorized": (real, fake), "two halves of the real set": (real[:100], real[100:])}
+    print("expected:", ", ".join(f"{w} {frechet_distance(a, b):.4f}" for w, (a, b) in cases.items()),
+          "(colorkit.judge.frechet_distance)")
+    for what, (a, b) in cases.items():
+        _close(fn(a, b), frechet_distance(a, b), f"frechet ({what})", atol=1e-4)
+
+
+# ---------------------------------------------------------------- 07 Turing test
+
+@exercise
+def fooling_rate(fn):
+    from colorkit.turing import TuringTest
+    x = torch.zeros(40, 3, 2, 2, dtype=torch.uint8)
+    test = TuringTest(x, x, seed=16)
+    picks = torch.rand(40, generator=torch.Generator().manual_seed(17)) < 0.35  # True: picked the colorized one
+    for trial, fooled in zip(test.trials, picks.tolist()):
+        test.record(trial.real_side if not fooled else ("left" if trial.real_side == "right" else "right"))
+    real_sides, choices = [t.real_side for t in test.trials], [t.choice for t in test.trials]
+    low, high = test.interval()
+    print(f"expected on the 40 trials: fooling rate {test.fooling_rate():.4f}, 95 % interval [{low:.4f}, {high:.4f}]"
+          " (colorkit.turing.TuringTest)")
+    got = fn(real_sides, choices)
+    _close(got[0], test.fooling_rate(), "fooling_rate: the rate")
+    _close(got[1:], (low, high), "fooling_rate: the interval")
+
+
+@exercise
+def more_colourful(fn):
+    from colorkit.turing import colorful_observer
+    g = torch.Generator().manual_seed(18)
+    left = _images(12, 8, seed=19)
+    grey = left.double().mean(1, keepdim=True)
+    fade = torch.rand(12, 1, 1, 1, generator=g, dtype=torch.float64) * 2  # < 1: greyer, > 1: more saturated
+    right = (grey + fade * (left.double() - grey)).round().clamp(0, 255).to(torch.uint8)
+    right[:4] = _images(4, 8, seed=20)  # some pairs of unrelated images
+    right[4] = left[4]  # a tie: the left one is taken as real
+    lab = torch.zeros(4, 3, 8, 8, dtype=torch.float64)  # flat colours at L = 60 that other rules would rank otherwise
+    lab[:, 0] = 60.0
+    lab[0, 1], lab[1, 1:] = 50.0, 30.0  # (50, 0) vs (30, 30): chroma 50 vs 42, but |a| + |b| 50 vs 60
+    lab[2, 1, :, :4], lab[3, 1] = 60.0, 36.0  # half chroma 60, half grey vs chroma 36: mean 30 vs 36, RMS 42 vs 36
+    flat = (ck.lab_to_rgb(lab) * 255).round().to(torch.uint8)
+    left, right = torch.cat([left, flat[0::2]]), torch.cat([right, flat[1::2]])
+    expected = colorful_observer(left, right)
+    print("expected: the left image is taken as real for pairs", expected.nonzero().flatten().tolist(),
+          f"of {len(left)} (colorkit.turing.colorful_observer)")
+    got = torch.as_tensor(fn(left, right))
+    assert got.dtype == torch.bool and got.shape == expected.shape, \
+        f"more_colourful: expected a ({len(left)},) bool tensor, got {got.dtype} {tuple(got.shape)}"
+    assert torch.equal(got, expected), f"more_colourful: expected {expected.tolist()}, got {got.tolist()}"
+
+
+def _trials_needed_reference(p: float, half_width: float) -> int:
+    z = NormalDist().inv_cdf(0.975)
+    n = 1  # brute force: the Wilson half-width at p-hat = p shrinks as n grows; take the first n below the target
+    while z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) >= half_width:
+        n += 1
+    return n
+
+
+@exercise
+def trials_needed(fn):
+    z = NormalDist().inv_cdf(0.975)
+    cases = [(0.3, 0.05), (0.5, 0.03), (0.05, 0.02)]
+    print("expected:", ", ".join(f"n = {_trials_needed_reference(p, h)} at p = {p}, half-width {h} (textbook "
+                                 f"formula: {math.ceil(z * z * p * (1 - p) / h ** 2)})" for p, h in cases))
+    for p, h in cases:
+        got, expected = fn(p, h), _trials_needed_reference(p, h)
+        assert got == expected, f"trials_needed({p}, {h}): expected {expected}, got {got}"
+
+
+@exercise
+def chance_p_value(fn):
+    from scipy.stats import binomtest
+    cases = [(16, 50), (22, 50), (25, 50), (160, 500)]
+    expected = {c: binomtest(*c, p=0.5, alternative="less").pvalue for c in cases}
+    print("expected:", ", ".join(f"{k} of {n} fooled: p = {v:.3g}" for (k, n), v in expected.items()),
+          "(scipy.stats.binomtest, alternative='less')")
+    for (k, n), value in expected.items():
+        _close(fn(k, n), value, f"chance_p_value({k}, {n})", atol=0)
+
+
+# ---------------------------------------------------------------- 08 hints and your photos
+
+@exercise
+def square_hints(fn):
+    ab = torch.randn(2, 12, 10, generator=torch.Generator().manual_seed(8), dtype=torch.float64) * 30  # (2, H, W)
+    points = [(0, 0), (4, 6), (9, 11)]  # two corners: their squares are clipped
+    corner = ab[:, :2, :2].mean(dim=(1, 2))
+    print(f"patch 3 at (x=0, y=0) covers 2 x 2 pixels; their mean ab is ({corner[0]:.3f}, {corner[1]:.3f})")
+    for patch in (1, 3, 5):
+        got_ab, got_mask = fn(ab, points, patch)
+        want_mask = torch.zeros(1, 12, 10, dtype=torch.float64)
+        for x, y in points:  # brute force: the pixels within patch // 2 of the point in both directions
+            rows = [r for r in range(12) if abs(r - y) <= patch // 2]
+            cols = [c for c in range(10) if abs(c - x) <= patch // 2]
+            want = ab[:, rows][:, :, cols].mean(dim=(1, 2))  # (2,)
+            _close(got_ab[:, rows][:, :, cols], want[:, None, None].expand(2, len(rows), len(cols)),
+                   f"square_hints(patch={patch}): ab in the square of ({x}, {y})")
+            want_mask[:, rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1] = 1
+        _close(got_mask, want_mask, f"square_hints(patch={patch}): mask")
+
+
+@exercise
+def palette_bins(fn):
+    logits = torch.randn(313, generator=torch.Generator().manual_seed(9), dtype=torch.float64) * 2
+    probs = torch.exp(logits - logits.max())
+    probs = probs / probs.sum()
+    order = sorted(range(313), key=lambda i: -float(probs[i]))[:5]  # brute force: sort all 313
+    bins = ck.ab_bins(dtype=torch.float64)
+    print(f"most probable bin: ab ({bins[order[0], 0]:.0f}, {bins[order[0], 1]:.0f}) with p = {probs[order[0]]:.4f}")
+    ab, p = fn(logits, 5)
+    _close(ab, bins[order], "palette_bins(logits, 5): ab centres")
+    _close(p, probs[order], "palette_bins(logits, 5): probabilities")
+
+
+@exercise
+def shrink_hints(fn):
+    from colorkit.hints import resize_hints
+
+    g = torch.Generator().manual_seed(10)
+    ab = torch.randn(2, 2, 8, 8, generator=g, dtype=torch.float64) * 40
+    mask = (torch.rand(2, 1, 8, 8, generator=g) < 0.15).double()
+    want_ab, want_mask = resize_hints(ab * mask, mask, (4, 4))
+    print(f"{int(mask.sum())} hinted pixels shrink to {int(want_mask.sum())} hinted blocks of 2 x 2")
+    got_ab, got_mask = fn(ab * mask, mask, 2)
+    _close(got_mask, want_mask, "shrink_hints: mask")
+    _close(got_ab, want_ab, "shrink_hints: ab_hint", atol=1e-4)
