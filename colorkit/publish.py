@@ -8,6 +8,7 @@ run's profile and each notebook's wall time are kept in the notebook's metadata 
 """
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -17,6 +18,7 @@ from typing import Any
 from .runner import NOTEBOOK_PATTERN, notebooks_dir
 
 INJECTED_TAG = "injected-parameters"
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 # Absolute paths that would tell a reader about this machine (a home, a temporary folder, the checkout).
 MACHINE_PATH = re.compile(r"(?<![\w.])/(?:home|tmp|work|root|Users|private|var/folders)/[\w.+-]+")
 
@@ -33,6 +35,22 @@ def _text(outputs: list[dict[str, Any]]) -> str:
     return "\n".join(parts)
 
 
+def _final_progress(output: dict[str, Any], widgets: dict[str, Any]) -> dict[str, Any]:
+    """A tqdm progress bar's output with its plain text set to the bar's final state (the text a stored notebook
+    shows without widgets would otherwise be the bar's first state, "0%"), read from the saved widget state."""
+    data = output.get("data", {})
+    view = data.get("application/vnd.jupyter.widget-view+json", {})
+    box = widgets.get(view.get("model_id"), {})
+    children = [widgets.get(c.replace("IPY_MODEL_", ""), {}) for c in box.get("state", {}).get("children", [])]
+    names = [c.get("model_name") for c in children]
+    if names != ["HTMLModel", "FloatProgressModel", "HTMLModel"]:
+        return output
+    left, bar, right = (c.get("state", {}) for c in children)
+    done = int(10 * bar.get("value", 0) / bar["max"]) if bar.get("max") else 0
+    text = html.unescape(f"{left.get('value', '')}|{'█' * done}{' ' * (10 - done)}|{right.get('value', '')}")
+    return {**output, "data": {**data, "text/plain": text.replace("\u2007", " ")}}
+
+
 def published(executed: Path, stored: Path) -> dict[str, Any]:
     """The stored notebook with the executed copy's outputs (not written); ValueError when they do not belong."""
     run = json.loads(executed.read_text())
@@ -40,6 +58,7 @@ def published(executed: Path, stored: Path) -> dict[str, Any]:
     meta = run.get("metadata", {}).get("papermill", {})
     if meta.get("exception"):
         raise ValueError(f"{executed}: the run of this notebook raised; publish only a run that completed")
+    widgets = run.get("metadata", {}).get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
     by_id = {c.get("id"): c for c in run["cells"] if INJECTED_TAG not in c.get("metadata", {}).get("tags", [])}
     for index, cell in enumerate(nb["cells"]):
         if cell["cell_type"] != "code":
@@ -52,7 +71,7 @@ def published(executed: Path, stored: Path) -> dict[str, Any]:
         if MACHINE_PATH.search(shown):
             raise ValueError(f"{executed}: code cell {index} prints a machine path "
                              f"({MACHINE_PATH.search(shown).group(0)}...); print it relative to the checkout")
-        cell["outputs"] = done.get("outputs", [])
+        cell["outputs"] = [_final_progress(o, widgets) for o in done.get("outputs", [])]
         cell["execution_count"] = done.get("execution_count")
         cell["metadata"].pop("execution", None)
     if "widgets" in run.get("metadata", {}):

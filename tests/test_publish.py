@@ -88,3 +88,19 @@ def test_publish_refuses_a_cell_changed_since_the_run(tmp_path, capsys):
         publish(tmp_path / "run", stored.parent)
     assert cli.main(["publish", str(tmp_path / "nothing")]) == 2
     assert "holds no executed notebooks" in capsys.readouterr().err
+
+
+def test_a_progress_bar_is_stored_in_its_final_state():
+    from colorkit.publish import _final_progress
+
+    def model(name, **state):
+        return {"model_name": name, "state": state}
+    widgets = {"box": model("HBoxModel", children=["IPY_MODEL_l", "IPY_MODEL_b", "IPY_MODEL_r"]),
+               "l": model("HTMLModel", value="epoch\u20071/4:\u2007100%"), "b": model("FloatProgressModel", value=40.0,
+                                                                                   max=40.0),
+               "r": model("HTMLModel", value="\u200740/40\u2007[00:14&lt;00:00,\u20073.27it/s]")}
+    out = {"output_type": "display_data", "metadata": {},
+           "data": {"application/vnd.jupyter.widget-view+json": {"model_id": "box"}, "text/plain": "epoch 1/4: 0%"}}
+    assert _final_progress(out, widgets)["data"]["text/plain"] == "epoch 1/4: 100%|██████████| 40/40 [00:14<00:00, 3.27it/s]"
+    other = {"output_type": "display_data", "data": {"text/plain": "x"}}
+    assert _final_progress(other, widgets) is other
