@@ -4,8 +4,9 @@ VENV ?= .venv
 PROFILE ?= cpu
 DATA ?= auto
 PY := $(VENV)/bin/python
-# nbval executes every notebook as committed (profile "smoke") and checks its deterministic outputs.
-PYTEST_ARGS ?= -q --nbval --nbval-current-env --nbval-cell-timeout=600
+# nbval executes every notebook at profile "smoke" (conftest.py sets COLORKIT_PROFILE): the stored outputs are a cpu
+# run's, so only the cells tagged nbval-check-output (the same at every profile and on any data) are compared.
+PYTEST_ARGS ?= -q --nbval-lax --nbval-current-env --nbval-cell-timeout=600
 
 .PHONY: setup reproduce test lab clean pretrained gpu-check
 
