@@ -225,7 +225,7 @@ def format_table(rows: list[dict[str, Any]], columns: tuple[str, ...] = TABLE_CO
         v, half = r.get(c), r.get(f"{c}_ci95")
         if isinstance(v, float) and isinstance(half, float) and math.isfinite(half):
             return f"{v:.3f} ± {half:.3f}"  # the mean over test images and its 95 % interval's half-width
-        return f"{v:.3f}" if isinstance(v, float) else ("" if v is None else str(v))
+        return f"{v:.3f}" if isinstance(v, float) else ("" if v is None else str(v).replace("|", "\\|"))
 
     lines = ["| " + " | ".join(present) + " |", "|" + "---|" * len(present)]
     lines += ["| " + " | ".join(cell(r, c) for c in present) + " |" for r in rows]

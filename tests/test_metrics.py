@@ -217,3 +217,10 @@ def test_tables_show_the_interval_beside_the_mean():
 
     text = format_table([{"model": "a", "psnr": 24.2, "psnr_ci95": 0.31}, {"model": "b", "psnr": 20.0}])
     assert "| a | 24.200 ± 0.310 |" in text and "| b | 20.000 |" in text
+
+
+def test_a_pipe_in_a_name_does_not_break_the_table():
+    from colorkit.runner import format_table
+
+    text = format_table([{"model": "E[ab | L] table", "psnr": 1.0}])
+    assert text.splitlines()[-1] == "| E[ab \\| L] table | 1.000 |"
