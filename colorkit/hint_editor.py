@@ -9,7 +9,7 @@ with a remove button, and a mode to move the selected hint.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import torch
@@ -41,7 +41,7 @@ class HintSession:
         m = getattr(model, "input_multiple", 1)
         scale = size / max(H, W)  # the model sees the photo with its longer side at `size` (its training size)
         self.work = tuple(max(m, math.ceil(s * scale / m) * m) for s in (H, W))  # (h, w), multiples of m
-        self.points: list[list[Any]] = []  # [x, y, "#rrggbb"] in the photo's pixels
+        self.points: list[list[Any]] = []  # [x, y, colour] in the photo's pixels; colour "#rrggbb" or (a, b), as given
         self.truth = color.uint8_to_float(image[None])  # (1, 3, H, W)
         self.L = color.rgb_to_lab(self.truth)[:, :1]  # (1, 1, H, W) in [0, 100]
         self._logits: torch.Tensor | None = None
@@ -75,8 +75,8 @@ class HintSession:
         self.result = self.colorize()
 
     def to_json(self) -> list[dict[str, Any]]:
-        """The points in the HINTS.json form `colorkit colorize --hints` reads."""
-        return [{"x": x, "y": y, "color": c} for x, y, c in self.points]
+        """The points in the HINTS.json form `colorkit colorize --hints` reads ("color": hex, or "ab": [a, b])."""
+        return [{"x": x, "y": y, **({"color": c} if isinstance(c, str) else {"ab": list(c)})} for x, y, c in self.points]
 
     # ---------------------------------------------------------------- the model
     def colorize(self) -> torch.Tensor:
@@ -105,24 +105,29 @@ class HintSession:
         return torch.softmax(self._logits[:, row, col], dim=0)
 
     def palette(self, x: float, y: float, k: int = 8) -> list[tuple[str, float]]:
-        """The k most probable bins at (x, y) as ("#rrggbb" at the pixel's lightness, probability), best first."""
+        """The k most probable bins at (x, y), best first: ("#rrggbb" drawn at the pixel's lightness, probability,
+        the bin's exact (a, b)); give a point the (a, b), since the drawn colour may be clipped to the screen's gamut."""
         probs = self.distribution(x, y)
         top = torch.topk(probs, k)
-        lab = torch.cat([self.L[0, :, round(y), round(x)].expand(k, 1), ab_bins()[top.indices]], dim=1)  # (k, 3)
-        rgb = color.lab_to_rgb(lab.T[None, :, :, None])[0, :, :, 0].T  # (k, 3)
-        return [(_hex(c), float(p)) for c, p in zip(rgb, top.values)]
+        ab = ab_bins()[top.indices]  # (k, 2)
+        return [(self.shown(c.tolist(), x, y), float(p), tuple(c.tolist())) for c, p in zip(ab, top.values)]
+
+    def shown(self, colour: str | Sequence[float], x: float, y: float) -> str:
+        """How a point's colour looks at pixel (x, y): "#rrggbb" of its (a, b) at that pixel's lightness."""
+        a, b = parse_color(colour if isinstance(colour, str) else tuple(colour), "HintSession colour")
+        lab = torch.tensor([float(self.L[0, 0, round(y), round(x)]), a, b]).view(1, 3, 1, 1)
+        return _hex(color.lab_to_rgb(lab).view(3))
 
     def psnr(self) -> float:
         """PSNR (dB) of the current colorization against the photo's true colours."""
         mse = F.mse_loss(self.result[None], self.truth).item()
         return 10 * math.log10(1 / max(mse, 1e-12))
 
-    def _colour(self, colour: Any, x: float, y: float) -> str:
+    def _colour(self, colour: Any, x: float, y: float) -> str | tuple[float, float]:
         if colour is None:
-            return self.palette(x, y, 1)[0][0]
-        a, b = parse_color(colour, "HintSession colour")
-        lab = torch.tensor([float(self.L[0, 0, round(y), round(x)]), a, b]).view(1, 3, 1, 1)
-        return colour if isinstance(colour, str) else _hex(color.lab_to_rgb(lab).view(3))
+            return self.palette(x, y, 1)[0][2]
+        a, b = parse_color(colour, "HintSession colour")  # validates; a hex string is kept as the user wrote it
+        return colour if isinstance(colour, str) else (a, b)
 
     def _index(self, index: int) -> None:
         if not (isinstance(index, int) and 0 <= index < len(self.points)):
@@ -171,26 +176,26 @@ def hint_editor(session: HintSession, side: int = 256, k: int = 8):
     def selected() -> int | None:
         return listing.value if listing.value is not None and listing.value < len(session.points) else None
 
-    def draw() -> None:
+    def draw(note: str = "") -> None:
         with hold_canvas():
             left.put_image_data(grey, 0, 0)
             for i, (x, y, c) in enumerate(session.points):
                 cx, cy = (x + 0.5) * scale, (y + 0.5) * scale
-                left.fill_style, left.stroke_style = c, "#000000" if i == selected() else "#ffffff"
+                left.fill_style, left.stroke_style = session.shown(c, x, y), "#000000" if i == selected() else "#ffffff"
                 left.line_width = 3 if i == selected() else 1.5
                 left.fill_circle(cx, cy, 6)
                 left.stroke_circle(cx, cy, 6)
         right.put_image_data(_display(session.result, side), 0, 0)
         status.value = (f"{len(session.points)} point(s); PSNR against the true colours {session.psnr():.2f} dB "
-                        f"(T = {session.T:g}, model input {session.work[1]} x {session.work[0]} px)")
+                        f"(T = {session.T:g}, model input {session.work[1]} x {session.work[0]} px){note}")
 
     def refresh(select: int | None) -> None:
         listing.unobserve(on_select, names="value")
-        listing.options = [(f"{i}: x={x}, y={y}, {c}", i) for i, (x, y, c) in enumerate(session.points)]
+        listing.options = [(f"{i}: x={x}, y={y}, {session.shown(c, x, y)}", i)
+                           for i, (x, y, c) in enumerate(session.points)]
         listing.value = select
         listing.observe(on_select, names="value")
-        show_palette()
-        draw()
+        on_select()
 
     def show_palette() -> None:
         i = selected()
@@ -199,39 +204,53 @@ def hint_editor(session: HintSession, side: int = 256, k: int = 8):
             return
         x, y, _ = session.points[i]
         buttons = []
-        for c, p in session.palette(x, y, k):
-            b = w.Button(description=f"{p:.0%}", tooltip=c, layout=w.Layout(width="58px"))
-            b.style.button_color = c
-            b.on_click(lambda _b, c=c: recolour(c))
+        for shown, p, ab in session.palette(x, y, k):
+            b = w.Button(description=f"{p:.0%}", tooltip=f"{shown}: a = {ab[0]:g}, b = {ab[1]:g}",
+                         layout=w.Layout(width="58px"))
+            b.style.button_color = shown
+            b.on_click(lambda _b, ab=ab: recolour(ab))
             buttons.append(b)
         swatches.children = [w.Label("suggested:"), *buttons]
 
-    def recolour(c: str) -> None:
-        if selected() is not None:
-            session.recolour(selected(), c)
-            refresh(selected())
+    def recolour(colour) -> None:
+        if selected() is None:
+            draw(note="; select a point first")
+            return
+        session.recolour(selected(), colour)
+        refresh(selected())
 
     def on_click(px: float, py: float) -> None:
         x, y = min(W - 1, max(0, int(px / scale))), min(H - 1, max(0, int(py / scale)))
-        if mode.value == "move" and selected() is not None:
+        if mode.value == "add":
+            refresh(session.add(x, y))
+        elif selected() is None:
+            draw(note="; select the point to move in the list first")
+        else:
             session.move(selected(), x, y)
             refresh(selected())
-        else:
-            refresh(session.add(x, y))
+
+    def on_pick(change) -> None:
+        recolour(change["new"])
 
     def on_select(_change=None) -> None:
+        picker.unobserve(on_pick, names="value")  # show the selected point's colour without recolouring it
+        if selected() is not None:
+            x, y, c = session.points[selected()]
+            picker.value = session.shown(c, x, y)
+        picker.observe(on_pick, names="value")
         show_palette()
         draw()
 
     def on_remove(_b=None) -> None:
         if selected() is not None:
-            session.remove(selected())
-            refresh(len(session.points) - 1 if session.points else None)
+            i = selected()
+            session.remove(i)
+            refresh(min(i, len(session.points) - 1) if session.points else None)  # its neighbour stays selected
 
     left.on_mouse_down(on_click)
     listing.observe(on_select, names="value")
     remove.on_click(on_remove)
-    picker.observe(lambda change: recolour(change["new"]), names="value")
+    picker.observe(on_pick, names="value")
 
     class EditorBox(w.VBox):
         def _repr_mimebundle_(self, **kwargs):
@@ -253,7 +272,8 @@ def _still(session: HintSession, grey: np.ndarray, scale: float) -> str:
     fig, axes = plt.subplots(1, 2, figsize=(6, 3.2))
     axes[0].imshow(grey)
     for x, y, c in session.points:
-        axes[0].scatter([(x + 0.5) * scale], [(y + 0.5) * scale], s=80, c=c, edgecolors="white", linewidths=1.5)
+        axes[0].scatter([(x + 0.5) * scale], [(y + 0.5) * scale], s=80, c=session.shown(c, x, y), edgecolors="white",
+                        linewidths=1.5)
     axes[1].imshow(_display(session.result, grey.shape[1]))
     axes[0].set_title(f"{len(session.points)} point(s): click to add")
     axes[1].set_title(f"colorized, PSNR {session.psnr():.1f} dB")

@@ -20,7 +20,8 @@ from .runner import NOTEBOOK_PATTERN, notebooks_dir
 INJECTED_TAG = "injected-parameters"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 # Absolute paths that would tell a reader about this machine (a home, a temporary folder, the checkout).
-MACHINE_PATH = re.compile(r"(?<![\w.])/(?:home|tmp|work|root|Users|private|var/folders)/[\w.+-]+")
+MACHINE_PATH = re.compile(r"(?<![\w.])/(?:home|tmp|work|root|Users|private|var/folders|mnt|opt|data|scratch|Volumes|"
+                          r"media|srv)/[\w.+-]+|\b[A-Za-z]:\\{1,2}(?:Users|Documents and Settings)\\")
 
 
 def _text(outputs: list[dict[str, Any]]) -> str:
@@ -51,6 +52,18 @@ def _final_progress(output: dict[str, Any], widgets: dict[str, Any]) -> dict[str
     return {**output, "data": {**data, "text/plain": text.replace("\u2007", " ")}}
 
 
+def _reachable(outputs: list[dict[str, Any]], widgets: dict[str, Any]) -> dict[str, Any]:
+    """The saved widget models that the outputs' widget views use, with every model those refer to."""
+    todo = [o.get("data", {}).get("application/vnd.jupyter.widget-view+json", {}).get("model_id") for o in outputs]
+    keep: dict[str, Any] = {}
+    while todo:
+        key = todo.pop()
+        if key in widgets and key not in keep:
+            keep[key] = widgets[key]
+            todo += re.findall(r"IPY_MODEL_([0-9a-f]+)", json.dumps(widgets[key]))
+    return keep
+
+
 def published(executed: Path, stored: Path) -> dict[str, Any]:
     """The stored notebook with the executed copy's outputs (not written); ValueError when they do not belong."""
     run = json.loads(executed.read_text())
@@ -74,8 +87,13 @@ def published(executed: Path, stored: Path) -> dict[str, Any]:
         cell["outputs"] = [_final_progress(o, widgets) for o in done.get("outputs", [])]
         cell["execution_count"] = done.get("execution_count")
         cell["metadata"].pop("execution", None)
-    if "widgets" in run.get("metadata", {}):
-        nb["metadata"]["widgets"] = run["metadata"]["widgets"]
+    state = _reachable([o for c in nb["cells"] for o in c.get("outputs", [])], widgets)
+    if MACHINE_PATH.search(json.dumps(state)):
+        raise ValueError(f"{executed}: a widget's saved state holds a machine path "
+                         f"({MACHINE_PATH.search(json.dumps(state)).group(0)}...)")
+    nb["metadata"].pop("widgets", None)  # the state of the widgets these outputs show, and nothing else
+    if state:
+        nb["metadata"]["widgets"] = {WIDGET_STATE: {"state": state, "version_major": 2, "version_minor": 0}}
     facts = {"profile": meta.get("parameters", {}).get("profile"), "seconds": round(meta.get("duration") or 0, 1)}
     nb["metadata"]["colorkit"] = facts
     return nb

@@ -272,7 +272,7 @@ def test_hint_editor_click_in_jupyterlab(tmp_path):
         status = box.locator(".widget-label").filter(has_text="point(s)").first
         before_status, before = status.text_content(), right.evaluate(CANVAS_JS)  # textContent: also off screen
         left.scroll_into_view_if_needed()
-        left.click(position={"x": 200, "y": 200})  # photo pixel (25, 25): away from the scripted points
+        left.click(position={"x": 132, "y": 132})  # photo pixel (16, 16): away from the four scripted points
         page.wait_for_function("([el, v]) => el.textContent !== v", arg=[status.element_handle(), before_status],
                                timeout=30_000)
         wait_idle()
@@ -280,5 +280,5 @@ def test_hint_editor_click_in_jupyterlab(tmp_path):
         after_status, after = status.text_content(), right.evaluate(CANVAS_JS)
         marks["recoloured"] = time.time() - started
     print(f"hint editor: {before_status!r} -> {after_status!r}")
-    assert before_status.startswith("2 point(s)") and after_status.startswith("3 point(s)"), after_status
+    assert before_status.startswith("4 point(s)") and after_status.startswith("5 point(s)"), after_status
     assert after != before, "the colorization did not change after a click"

@@ -104,3 +104,41 @@ def test_a_progress_bar_is_stored_in_its_final_state():
     assert _final_progress(out, widgets)["data"]["text/plain"] == "epoch 1/4: 100%|██████████| 40/40 [00:14<00:00, 3.27it/s]"
     other = {"output_type": "display_data", "data": {"text/plain": "x"}}
     assert _final_progress(other, widgets) is other
+
+
+def _executed_copy(folder, stored, outputs, widgets=None, exception=False):
+    """An executed copy of `stored` whose last cell shows `outputs` (what papermill would have written)."""
+    run = json.loads(stored.read_text())
+    run["cells"][-1]["outputs"] = outputs
+    run["metadata"]["papermill"] = {"exception": exception, "duration": 1.0, "parameters": {"profile": "cpu"}}
+    if widgets is not None:
+        run["metadata"]["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": widgets}}
+    (folder / "executed").mkdir(parents=True, exist_ok=True)
+    (folder / "executed" / stored.name).write_text(json.dumps(run))
+
+
+def test_publish_keeps_only_the_widgets_shown_and_checks_every_notebook_first(tmp_path):
+    first, second = make_notebook(tmp_path / "nb"), make_notebook(tmp_path / "nb", name="01_two.ipynb")
+    view = {"output_type": "display_data", "metadata": {},
+            "data": {"application/vnd.jupyter.widget-view+json": {"model_id": "a1"}, "text/plain": "box"}}
+    widgets = {"a1": {"model_name": "VBoxModel", "state": {"children": ["IPY_MODEL_b2"]}},
+               "b2": {"model_name": "LabelModel", "state": {"value": "x"}},
+               "c3": {"model_name": "LabelModel", "state": {"value": "an old, unused widget"}}}
+    _executed_copy(tmp_path / "run", first, [view], widgets)
+    _executed_copy(tmp_path / "run", second, [], exception=True)  # the second notebook's run raised
+    before = first.read_text()
+    with pytest.raises(ValueError, match="01_two.ipynb: the run of this notebook raised"):
+        publish(tmp_path / "run", tmp_path / "nb")
+    assert first.read_text() == before  # nothing written, not even the notebook that was fine
+    _executed_copy(tmp_path / "run", second, [{"output_type": "stream", "name": "stdout", "text": "C:\\Users\\ana\n"}])
+    with pytest.raises(ValueError, match=r"code cell 2 prints a machine path \(C:\\Users"):
+        publish(tmp_path / "run", tmp_path / "nb")
+    _executed_copy(tmp_path / "run", second, [])
+    publish(tmp_path / "run", tmp_path / "nb")
+    state = json.loads(first.read_text())["metadata"]["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    assert sorted(state) == ["a1", "b2"]  # the shown box and its child; the unused label is gone
+    assert "widgets" not in json.loads(second.read_text())["metadata"]
+    widgets["b2"]["state"]["value"] = "/home/ana/photos"
+    _executed_copy(tmp_path / "run", first, [view], widgets)
+    with pytest.raises(ValueError, match=r"a widget's saved state holds a machine path \(/home/ana"):
+        publish(tmp_path / "run", tmp_path / "nb")
