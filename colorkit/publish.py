@@ -19,6 +19,8 @@ from .runner import NOTEBOOK_PATTERN, notebooks_dir
 
 INJECTED_TAG = "injected-parameters"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+VIEW = "application/vnd.jupyter.widget-view+json"
+UNSAVED_MODELS = ("CanvasModel", "MultiCanvasModel")  # ipycanvas: drawings are messages, not saved state
 # Absolute paths that would tell a reader about this machine (a home, a temporary folder, the checkout).
 MACHINE_PATH = re.compile(r"(?<![\w.])/(?:home|tmp|work|root|Users|private|var/folders|mnt|opt|data|scratch|Volumes|"
                           r"media|srv)/[\w.+-]+|\b[A-Za-z]:\\{1,2}(?:Users|Documents and Settings)\\")
@@ -54,7 +56,7 @@ def _final_progress(output: dict[str, Any], widgets: dict[str, Any]) -> dict[str
 
 def _reachable(outputs: list[dict[str, Any]], widgets: dict[str, Any]) -> dict[str, Any]:
     """The saved widget models that the outputs' widget views use, with every model those refer to."""
-    todo = [o.get("data", {}).get("application/vnd.jupyter.widget-view+json", {}).get("model_id") for o in outputs]
+    todo = [o.get("data", {}).get(VIEW, {}).get("model_id") for o in outputs]
     keep: dict[str, Any] = {}
     while todo:
         key = todo.pop()
@@ -62,6 +64,15 @@ def _reachable(outputs: list[dict[str, Any]], widgets: dict[str, Any]) -> dict[s
             keep[key] = widgets[key]
             todo += re.findall(r"IPY_MODEL_([0-9a-f]+)", json.dumps(widgets[key]))
     return keep
+
+
+def _without_unsaved_view(output: dict[str, Any], widgets: dict[str, Any]) -> dict[str, Any]:
+    """An output whose widgets include a canvas (ipycanvas saves no pixels) without its widget view, so that a
+    reader's JupyterLab shows the still picture stored beside it instead of blank canvases."""
+    data = output.get("data", {})
+    if VIEW not in data or not any(m.get("model_name") in UNSAVED_MODELS for m in _reachable([output], widgets).values()):
+        return output
+    return {**output, "data": {k: v for k, v in data.items() if k != VIEW}}
 
 
 def published(executed: Path, stored: Path) -> dict[str, Any]:
@@ -84,7 +95,7 @@ def published(executed: Path, stored: Path) -> dict[str, Any]:
         if MACHINE_PATH.search(shown):
             raise ValueError(f"{executed}: code cell {index} prints a machine path "
                              f"({MACHINE_PATH.search(shown).group(0)}...); print it relative to the checkout")
-        cell["outputs"] = [_final_progress(o, widgets) for o in done.get("outputs", [])]
+        cell["outputs"] = [_without_unsaved_view(_final_progress(o, widgets), widgets) for o in done.get("outputs", [])]
         cell["execution_count"] = done.get("execution_count")
         cell["metadata"].pop("execution", None)
     state = _reachable([o for c in nb["cells"] for o in c.get("outputs", [])], widgets)

@@ -142,3 +142,17 @@ def test_publish_keeps_only_the_widgets_shown_and_checks_every_notebook_first(tm
     _executed_copy(tmp_path / "run", first, [view], widgets)
     with pytest.raises(ValueError, match=r"a widget's saved state holds a machine path \(/home/ana"):
         publish(tmp_path / "run", tmp_path / "nb")
+
+
+def test_a_view_of_canvases_is_stored_as_its_still_picture(tmp_path):
+    from colorkit.publish import _without_unsaved_view
+
+    widgets = {"b0": {"model_name": "VBoxModel", "state": {"children": ["IPY_MODEL_cc"]}},
+               "cc": {"model_name": "CanvasModel", "state": {"image_data": None}},
+               "5d": {"model_name": "FloatSliderModel", "state": {"value": 0.38}}}
+    view = {"application/vnd.jupyter.widget-view+json": {"model_id": "b0"}, "image/jpeg": "/9j/", "text/plain": "x"}
+    out = _without_unsaved_view({"output_type": "execute_result", "data": view}, widgets)
+    assert set(out["data"]) == {"image/jpeg", "text/plain"}  # the editor: readers see the still picture
+    slider = {"output_type": "display_data", "data": {**view, "application/vnd.jupyter.widget-view+json":
+                                                       {"model_id": "5d"}}}
+    assert _without_unsaved_view(slider, widgets) is slider  # a slider's state is saved: its view is kept
