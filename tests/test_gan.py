@@ -342,6 +342,21 @@ def test_resume_refuses_a_changed_objective_but_not_a_longer_run(tmp_path):
     assert len(h.g_loss) == 2 and load_checkpoint(path)["epoch"] == 2
 
 
+def test_resume_on_other_data_is_refused_and_the_checkpoint_kept(tmp_path):
+    import hashlib
+
+    from colorkit.data import ImageSet
+
+    path = tmp_path / "gan.pt"
+    a = ImageSet(_images(16), None, [], "set A", "t")
+    b = ImageSet(_images(16)[torch.arange(15, -1, -1)], None, [], "set B", "t")
+    fit_gan(*_players("dcgan"), a, cfg=_cfg("dcgan", epochs=1, checkpoint=path), device="cpu", progress=False)
+    before = hashlib.sha1(path.read_bytes()).hexdigest()
+    with pytest.raises(ValueError, match="it was trained on 'set A'.*'set B'"):
+        fit_gan(*_players("dcgan"), b, cfg=_cfg("dcgan", epochs=2, checkpoint=path), device="cpu", progress=False)
+    assert hashlib.sha1(path.read_bytes()).hexdigest() == before and load_checkpoint(path)["dataset"] == "set A"
+
+
 def test_training_changes_losses_and_writes_samples(tmp_path):
     for variant in ADVERSARIAL:
         G, D = _players(variant)
