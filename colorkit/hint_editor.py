@@ -1,7 +1,7 @@
 """Notebook 08's hint editor: click on a grey photo to place colour points; a hint model re-colours it at once.
 
 `HintSession` holds the state and works without a front end (scripted hints, tests, headless runs): a photo, a
-hint model, its points [x, y, "#rrggbb"] and, at any pixel, the model's predicted distribution over the 313 bins
+hint model, its points [x, y, colour] and, at any pixel, the model's predicted distribution over the 313 bins
 as a palette, most probable first (Zhang et al. 2017's suggested colours). `hint_editor` wraps it in widgets: an
 ipycanvas canvas to click on, the colorization beside it, the palette, a free colour picker, a list of the hints
 with a remove button, and a mode to move the selected hint.
@@ -17,6 +17,7 @@ import torch.nn.functional as F
 
 from . import color
 from .hints import check_points, hint_channels, hints_from_points, parse_color
+from .metrics import psnr
 from .quantize import ab_bins
 from .targets import predict_colors
 
@@ -50,7 +51,7 @@ class HintSession:
     # ---------------------------------------------------------------- the points
     def add(self, x: float, y: float, colour: str | tuple[float, float] | None = None) -> int:
         """Place a point at pixel (x, y) (column, row); colour: "#rrggbb", (a, b), or None for the palette's first."""
-        check_points([(x, y, (0.0, 0.0))], tuple(self.image.shape[-2:]), "HintSession.add")
+        self._check_xy(x, y, "HintSession.add")
         self.points.append([round(x), round(y), self._colour(colour, x, y)])
         self.result = self.colorize()
         return len(self.points) - 1
@@ -58,7 +59,7 @@ class HintSession:
     def move(self, index: int, x: float, y: float) -> None:
         """Move point `index` to pixel (x, y), keeping its colour."""
         self._index(index)
-        check_points([(x, y, (0.0, 0.0))], tuple(self.image.shape[-2:]), "HintSession.move")
+        self._check_xy(x, y, "HintSession.move")
         self.points[index][:2] = [round(x), round(y)]
         self.result = self.colorize()
 
@@ -98,13 +99,13 @@ class HintSession:
 
     def distribution(self, x: float, y: float) -> torch.Tensor:
         """The model's probabilities over the 313 bins at pixel (x, y), given the current points: (313,)."""
-        check_points([(x, y, (0.0, 0.0))], tuple(self.image.shape[-2:]), "HintSession.distribution")
+        self._check_xy(x, y, "HintSession.distribution")
         H, W = self.image.shape[-2:]
         h, w = self._logits.shape[-2:]  # the output grid covers the work size (a multiple of the input multiple)
         row, col = min(h - 1, int((y + 0.5) / H * h)), min(w - 1, int((x + 0.5) / W * w))
         return torch.softmax(self._logits[:, row, col], dim=0)
 
-    def palette(self, x: float, y: float, k: int = 8) -> list[tuple[str, float]]:
+    def palette(self, x: float, y: float, k: int = 8) -> list[tuple[str, float, tuple[float, float]]]:
         """The k most probable bins at (x, y), best first: ("#rrggbb" drawn at the pixel's lightness, probability,
         the bin's exact (a, b)); give a point the (a, b), since the drawn colour may be clipped to the screen's gamut."""
         probs = self.distribution(x, y)
@@ -120,14 +121,16 @@ class HintSession:
 
     def psnr(self) -> float:
         """PSNR (dB) of the current colorization against the photo's true colours."""
-        mse = F.mse_loss(self.result[None], self.truth).item()
-        return 10 * math.log10(1 / max(mse, 1e-12))
+        return float(psnr(self.result[None], self.truth))
 
     def _colour(self, colour: Any, x: float, y: float) -> str | tuple[float, float]:
         if colour is None:
             return self.palette(x, y, 1)[0][2]
         a, b = parse_color(colour, "HintSession colour")  # validates; a hex string is kept as the user wrote it
         return colour if isinstance(colour, str) else (a, b)
+
+    def _check_xy(self, x: float, y: float, fn: str) -> None:
+        check_points([(x, y, (0.0, 0.0))], tuple(self.image.shape[-2:]), fn)  # the colour is checked elsewhere
 
     def _index(self, index: int) -> None:
         if not (isinstance(index, int) and 0 <= index < len(self.points)):
@@ -136,7 +139,7 @@ class HintSession:
 
 def gray_image(session: HintSession) -> np.ndarray:
     """The photo's lightness as a grey uint8 image (H, W, 3)."""
-    grey = color.lab_to_rgb(torch.cat([session.L, torch.zeros_like(session.L).expand(1, 2, -1, -1)], 1))[0]
+    grey = color.join_lab(session.L, torch.zeros_like(session.L).expand(1, 2, -1, -1))[0]
     return (grey.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
 
 

@@ -9,8 +9,8 @@ import torch.nn.functional as F
 
 from ._checks import check_image_batch, check_tensor
 
-
 CI_Z = 1.959964  # the two-sided 95 % quantile of the normal distribution (*_ci95 half-widths)
+
 
 def _pair(pred: torch.Tensor, true: torch.Tensor, fn: str, channels: int) -> tuple[torch.Tensor, torch.Tensor]:
     check_image_batch(pred, "pred", fn, channels)

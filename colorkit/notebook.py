@@ -121,9 +121,10 @@ def device_name(device: torch.device) -> str:
 def start_notebook(name: str, namespace: dict[str, Any]) -> NotebookRun:
     """Validate a notebook's parameters, seed everything and set up its run folder."""
     check_parameters(list(namespace.get("In", [])))
-    profile = get_profile(namespace.get("profile", "smoke"))
-    override = os.environ.get(PROFILE_ENV)
-    overridden = bool(override) and isinstance(namespace.get("profile", "smoke"), str) and override != profile.name
+    given = namespace.get("profile", "smoke")
+    profile = get_profile(given)  # a wrong name is an error even when the environment replaces it
+    override = os.environ.get(PROFILE_ENV) if isinstance(given, str) else None  # a Profile object is kept as given
+    overridden = bool(override) and override != profile.name
     if overridden:
         profile = get_profile(override)  # the test suite runs the notebooks (stored at cpu) at smoke
         namespace["profile"] = override

@@ -42,7 +42,7 @@ def _final_progress(output: dict[str, Any], widgets: dict[str, Any]) -> dict[str
     """A tqdm progress bar's output with its plain text set to the bar's final state (the text a stored notebook
     shows without widgets would otherwise be the bar's first state, "0%"), read from the saved widget state."""
     data = output.get("data", {})
-    view = data.get("application/vnd.jupyter.widget-view+json", {})
+    view = data.get(VIEW, {})
     box = widgets.get(view.get("model_id"), {})
     children = [widgets.get(c.replace("IPY_MODEL_", ""), {}) for c in box.get("state", {}).get("children", [])]
     names = [c.get("model_name") for c in children]
@@ -91,17 +91,17 @@ def published(executed: Path, stored: Path) -> dict[str, Any]:
         if done is None or "".join(done["source"]) != "".join(cell["source"]):
             raise ValueError(f"{stored.name}: code cell {index} (id {cell.get('id')}) is not the one {executed} ran; "
                              "run the notebook again before publishing")
-        shown = _text(done.get("outputs", []))
-        if MACHINE_PATH.search(shown):
+        found = MACHINE_PATH.search(_text(done.get("outputs", [])))
+        if found:
             raise ValueError(f"{executed}: code cell {index} prints a machine path "
-                             f"({MACHINE_PATH.search(shown).group(0)}...); print it relative to the checkout")
+                             f"({found.group(0)}...); print it relative to the checkout")
         cell["outputs"] = [_without_unsaved_view(_final_progress(o, widgets), widgets) for o in done.get("outputs", [])]
         cell["execution_count"] = done.get("execution_count")
         cell["metadata"].pop("execution", None)
     state = _reachable([o for c in nb["cells"] for o in c.get("outputs", [])], widgets)
-    if MACHINE_PATH.search(json.dumps(state)):
-        raise ValueError(f"{executed}: a widget's saved state holds a machine path "
-                         f"({MACHINE_PATH.search(json.dumps(state)).group(0)}...)")
+    found = MACHINE_PATH.search(json.dumps(state))
+    if found:
+        raise ValueError(f"{executed}: a widget's saved state holds a machine path ({found.group(0)}...)")
     nb["metadata"].pop("widgets", None)  # the state of the widgets these outputs show, and nothing else
     if state:
         nb["metadata"]["widgets"] = {WIDGET_STATE: {"state": state, "version_major": 2, "version_minor": 0}}

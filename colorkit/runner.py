@@ -9,6 +9,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 from .notebook import PROFILE_ENV, RESULTS_DIR, repo_root
 from .profiles import get_profile
@@ -134,10 +135,10 @@ def run_notebooks(profile: str = "cpu", notebooks: list[str] | None = None, run_
     """
     get_profile(profile)  # fail at once on an unknown profile
     bound = cell_bound(profile, cell_timeout)
-    if data not in ("auto", "embedded", "cifar10") and not Path(data).expanduser().exists():
-        raise FileNotFoundError(f"data (--data) {str(data)!r} does not exist; expected 'auto', 'embedded', "
-                                "'cifar10' or the path of a CIFAR-10 folder / .tar.gz or a folder of photos")
     if data not in ("auto", "embedded", "cifar10"):
+        if not Path(data).expanduser().exists():
+            raise FileNotFoundError(f"data (--data) {str(data)!r} does not exist; expected 'auto', 'embedded', "
+                                    "'cifar10' or the path of a CIFAR-10 folder / .tar.gz or a folder of photos")
         data = str(Path(data).expanduser().resolve())  # notebooks run in notebooks/: a relative path would miss
     paths = select_notebooks(notebooks, folder)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -149,20 +150,13 @@ def run_notebooks(profile: str = "cpu", notebooks: list[str] | None = None, run_
     base = {"profile": profile, "data": data, "seed": seed, "run_dir": str(run_dir), **(parameters or {})}
     plans = [(p, check_parameters(p, base)) for p in paths]  # validate everything before running anything
     print(f"colorkit: running {len(plans)} notebook(s) at profile '{profile}' into {run_dir}", flush=True)
-    before = os.environ.get(PROFILE_ENV)
-    os.environ[PROFILE_ENV] = profile  # kernels inherit it: a COLORKIT_PROFILE the user had set cannot contradict
-    try:
+    with patch.dict(os.environ, {PROFILE_ENV: profile}):  # kernels inherit it: a user's COLORKIT_PROFILE can't differ
         for i, (path, params) in enumerate(plans, 1):
             print(f"[{i}/{len(plans)}] {path.stem} ...", flush=True)
             start = time.time()
             executed = run_dir / "executed" / path.name
             execute_one(path, executed, params, bound, run_dir)
             print(f"[{i}/{len(plans)}] {path.stem} done in {time.time() - start:.1f} s", flush=True)
-    finally:
-        if before is None:
-            os.environ.pop(PROFILE_ENV, None)
-        else:
-            os.environ[PROFILE_ENV] = before
     rows = collect_results(run_dir)
     table = format_table(rows)
     (run_dir / "results.md").write_text(table + "\n")
