@@ -23,6 +23,8 @@ from .checkpoint import load_checkpoint, save_checkpoint
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 # The models the kit ships, in the order `make pretrained` trains them (the classifier is judged by the judge).
 NAMES = ("judge", "classifier", "regressor", "hints")
+# Reference models (issue 17): one per seed comparison, same loader; shipped once trained (make reference).
+REFERENCE_NAMES = ("classifier_unbalanced", "regressor_l1", "mlp", "gan")
 STORAGE_DTYPE = torch.bfloat16  # half the bytes of float32; the weights are loaded back as float32
 
 
@@ -47,8 +49,8 @@ def sha256_file(path: str | os.PathLike) -> str:
 
 def read_card(name: str, folder: str | os.PathLike | None = None) -> dict[str, Any]:
     """The model card of a pretrained model (a dict read from NAME.json)."""
-    if name not in NAMES:
-        raise ValueError(f"load_pretrained: unknown model {name!r}; valid names: {', '.join(NAMES)}")
+    if name not in NAMES + REFERENCE_NAMES:
+        raise ValueError(f"load_pretrained: unknown model {name!r}; valid names: {', '.join(NAMES + REFERENCE_NAMES)}")
     pt, card = weights_path(name, folder)
     if not card.is_file() or not pt.is_file():
         raise PretrainedMissing(f"pretrained model {name!r} is not in {pt.parent} (expected {pt.name} and "

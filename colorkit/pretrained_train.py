@@ -37,6 +37,20 @@ RECIPES: dict[str, dict[str, Any]] = {
     # width 0.4 (2.5 M parameters, 5 MB) keeps the four shipped models inside the 25 MB budget.
     "hints": dict(kind="colorizer", model="zhang_hints", head="classify", width=0.4, epochs=10,
                   batch_size=128, lr=1e-3, loss="rebalanced", prior_sigma=5.0, lam=0.5),
+    # ---- reference models (issue 17): each differs from a shipped one in exactly the thing its seed compares.
+    # Seed 001's rebalancing: the classifier's recipe with plain soft-encoded cross-entropy (no class weights).
+    "classifier_unbalanced": dict(kind="colorizer", model="zhang_simplified", head="classify", width=0.5, epochs=12,
+                                  batch_size=128, lr=1e-3, loss="ce"),
+    # Seed 003's L1 vs L2: the regressor's net and schedule, L1 loss; also the GAN's generator trained alone.
+    "regressor_l1": dict(kind="colorizer", model="zhang_simplified", head="tanh", width=0.5, epochs=6,
+                         batch_size=128, lr=1e-3, loss="l1"),
+    # Seed 002's baseline: a perceptron on each pixel's 7 x 7 patch of L (no features beyond local lightness),
+    # L2 like the regressor it is compared with; 41 k parameters, so it flattens within a few epochs.
+    "mlp": dict(kind="colorizer", model="mlp", head="tanh", width=1.0, epochs=6, batch_size=128, lr=1e-3, loss="l2"),
+    # Seed 003's conditional GAN: regressor_l1's generator (same net, same L1 weight 100 as pix2pix) plus an
+    # adversarial term from a PatchGAN on (L, ab). The objective is the one a pilot found best here (card: pilot).
+    "gan": dict(kind="gan", variant="lsgan", model="zhang_simplified", width=0.5, epochs=8, batch_size=128,
+                lambda_l1=100.0, disc_width=0.5),
 }
 
 
@@ -118,6 +132,26 @@ def train_colorizer(name: str, train_set, test_set, recipe: dict[str, Any], epoc
     return model, dict(model.spec), card
 
 
+def train_gan_model(name: str, train_set, test_set, recipe: dict[str, Any], epochs: int, work: Path,
+                    device: torch.device, judge_folder: Path | None):
+    """Train (or resume) a conditional GAN with colorkit.gan.fit_gan; evaluate and judge G; returns (G, spec, card)."""
+    from .gan import build_gan, fit_gan
+    from .models import build_model
+
+    torch.manual_seed(0)
+    G = build_model(recipe["model"], head="tanh", width=recipe["width"])
+    G, D, cfg = build_gan(recipe["variant"], G, width=recipe["disc_width"], epochs=epochs,
+                          batch_size=recipe["batch_size"], lambda_l1=recipe["lambda_l1"], augment=True,
+                          checkpoint=work / f"{name}.pt")
+    history = fit_gan(G, D, train_set, test_set, cfg, device=device)
+    metrics = evaluate_colorizer_card(G, test_set, device, judge_folder)
+    card = {"task": "colorizer: L in [0, 100] (B, 1, H, W) -> ab (B, 2, H, W) (the GAN's generator)",
+            "wall_time_s": sum(history.epoch_seconds), "metrics": metrics,
+            "headline": {k: metrics[k] for k in ("colorfulness", "colorfulness_true", "rmse_ab") if k in metrics},
+            "history": {k: v for k, v in history.to_dict().items() if not k.endswith("_step")}}
+    return G, dict(G.spec), card
+
+
 def evaluate_colorizer_card(model: torch.nn.Module, test_set, device: torch.device,
                             judge_folder: Path | None) -> dict[str, float]:
     """Test metrics at T = 0.38 (annealed mean): RMSE ab, PSNR, SSIM, AuC, colourfulness; judged by the judge."""
@@ -154,7 +188,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--test-limit", type=int, default=None, help="test images (default: all 10,000)")
     p.add_argument("--epochs", type=int, default=None, help="default: the recipe's")
     p.add_argument("--device", default=None)
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="change one recipe field for a pilot run (e.g. --set variant=dcgan); recorded in the card")
     return p
+
+
+def apply_overrides(recipe: dict[str, Any], pairs: list[str]) -> dict[str, Any]:
+    """The recipe with KEY=VALUE pairs applied (values parsed as the field's current type); ValueError if bad."""
+    recipe = dict(recipe)
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or key not in recipe or key == "kind":
+            raise ValueError(f"--set {pair!r}: expected KEY=VALUE with KEY one of {', '.join(k for k in recipe if k != 'kind')}")
+        kind = type(recipe[key])
+        try:
+            recipe[key] = kind(value)
+        except ValueError:
+            raise ValueError(f"--set {pair!r}: {value!r} is not a valid {kind.__name__}") from None
+    return recipe
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -162,7 +213,11 @@ def main(argv: list[str] | None = None) -> int:
     from .data import load_dataset
 
     args = build_parser().parse_args(argv)
-    recipe = RECIPES[args.name]
+    try:
+        recipe = apply_overrides(RECIPES[args.name], args.set)
+    except ValueError as exc:
+        print(f"pretrained_train: error: {exc}", file=sys.stderr)
+        return 2
     epochs = args.epochs or recipe["epochs"]
     for flag in ("limit", "test_limit", "epochs"):
         if getattr(args, flag) is not None and getattr(args, flag) < 1:
@@ -181,12 +236,15 @@ def main(argv: list[str] | None = None) -> int:
     started = time.time()
     if recipe["kind"] == "judge":
         model, spec, card = train_judge_model(train_set, test_set, recipe, epochs, work, device)
+    elif recipe["kind"] == "gan":
+        model, spec, card = train_gan_model(args.name, train_set, test_set, recipe, epochs, work, device, out)
     else:
         model, spec, card = train_colorizer(args.name, train_set, test_set, recipe, epochs, work, device, out)
     data_arg = Path(args.data).name if args.data not in ("auto", "cifar10", "embedded") else args.data
     command = f"python -m colorkit.pretrained_train {args.name} --data {data_arg}"
     command += "".join(f" --{k.replace('_', '-')} {v}" for k, v in (("limit", args.limit),
                        ("test_limit", args.test_limit), ("epochs", args.epochs)) if v is not None)
+    command += "".join(f" --set {pair}" for pair in args.set)
     card = {"data": f"{train_set.name}, {len(train_set):,} training images", "test_data":
             f"{test_set.name}, {len(test_set):,} test images", "epochs": epochs, "recipe": recipe,
             "command": command, "commit": _git_commit(), "hardware": _hardware(device),
