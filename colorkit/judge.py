@@ -29,16 +29,29 @@ SEED_004_TABLE: dict[str, float] = {
 
 # ---------------------------------------------------------------- evaluation
 
-@torch.no_grad()
-def _judge_batch(judge: nn.Module, x: torch.Tensor, tta: bool) -> tuple[torch.Tensor, torch.Tensor]:
-    """Logits (B, K) (flip-TTA mean when asked) and penultimate features (B, D) of RGB x in [0, 1].
+def _shift(x: torch.Tensor, dx: int, dy: int) -> torch.Tensor:
+    """x (B, C, H, W) translated by (dx, dy) pixels, reflecting at the border."""
+    p = torch.nn.functional.pad(x, (1, 1, 1, 1), mode="reflect")
+    return p[:, :, 1 + dy:1 + dy + x.shape[2], 1 + dx:1 + dx + x.shape[3]]
 
+
+@torch.no_grad()
+def _judge_batch(judge: nn.Module, x: torch.Tensor, tta: int | bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """Logits (B, K) and penultimate features (B, D) of RGB x in [0, 1], with test-time augmentation `tta`:
+
+    0 none; 1 the mean of x and its mirror image; 2 that plus half weight on the 1-pixel shifts (and their mirrors).
     Evaluation runs in float32 (no autocast): cheap next to training, and the Frechet distance wants precise features.
     """
     feats = judge.penultimate(x)
-    logits = judge.fc(feats)
+    head = getattr(judge, "logits", judge.fc)  # AirNet scales its head's output
+    logits = head(feats)
     if tta:
-        logits = (logits + judge(x.flip(-1))) / 2
+        logits = logits + judge(x.flip(-1))
+        if int(tta) >= 2:
+            for dx, dy in ((1, 0), (-1, 0), (0, 1), (0, -1)):
+                shifted = _shift(x, dx, dy)
+                logits = logits + 0.5 * (judge(shifted) + judge(shifted.flip(-1)))
+        logits = logits / (2 if int(tta) == 1 else 6)
     return logits.float(), feats.float()
 
 

@@ -41,7 +41,10 @@ class JudgeConfig:
     flip: bool = True  # random horizontal flips
     bf16: bool = True  # bf16 autocast where it is fast: CUDA, CPUs with native bf16 (loop.amp_dtype)
     channels_last: bool = True  # NHWC memory layout where bf16 is used (loop.use_channels_last)
-    tta: bool = True  # evaluate with horizontal-flip test-time augmentation (mean of the two logits)
+    tta: int = 1  # test-time augmentation: 0 none, 1 horizontal flip, 2 flip and 1-pixel translations (judge.py)
+    ema: float = 0.0  # decay per step of an exponential moving average of the weights, used at the end; 0 = off
+    widths: tuple[int, int, int] | None = None  # AirNet's block widths (None: AirNetConfig's)
+    inputs: str = "rgb"  # AirNet: "rgb", or "ab" for a judge that sees only colour (the chroma judge)
     eval_batch_size: int = 1000
     n_train: int | None = None  # use the first n_train training images (None = all)
     seed: int = 0
@@ -100,7 +103,8 @@ def _to_input(x: torch.Tensor, device: torch.device, channels_last: bool) -> tor
 
 def _new_judge(cfg: JudgeConfig, num_classes: int, pretrained: bool) -> nn.Module:
     if cfg.arch == "airnet":
-        return AirNet(AirNetConfig(num_classes=num_classes))
+        widths = AirNetConfig.widths if cfg.widths is None else tuple(cfg.widths)
+        return AirNet(AirNetConfig(num_classes=num_classes, widths=widths, inputs=cfg.inputs))
     if cfg.arch.endswith("_imagenet"):  # seed 004's judge; pretrained=False when a cached checkpoint follows
         return load_imagenet_vgg(cfg.arch.removesuffix("_imagenet"), num_classes, pretrained=pretrained)
     return VGG(cfg.arch, num_classes=num_classes, width=cfg.width)
@@ -137,6 +141,10 @@ def _fit(model: nn.Module, train_set: ImageSet, cfg: JudgeConfig, device: torch.
         model.to(memory_format=torch.channels_last)
     g = torch.Generator().manual_seed(cfg.seed)  # CPU generator: the same shuffles and crops on every device
     data = train_set.to(device)  # (N, 3, H, W) uint8 kept on the device
+    ema = None
+    if cfg.ema > 0:  # weights and BN statistics averaged every step; the average is what the judge keeps
+        ema = torch.optim.swa_utils.AveragedModel(
+            model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(cfg.ema), use_buffers=True)
     history, start = [], 0
     if resume is not None and resume.is_file():
         state = load_checkpoint(resume)
@@ -147,6 +155,8 @@ def _fit(model: nn.Module, train_set: ImageSet, cfg: JudgeConfig, device: torch.
         opt.load_state_dict(state["optimizer"])
         sched.load_state_dict(state["scheduler"])
         g.set_state(state["generator"])
+        if ema is not None:
+            ema.load_state_dict(state["ema"])
         history, start = state["history"], int(state["epoch"])
     bar = tqdm(range(start, cfg.epochs), desc=f"judge {cfg.arch}", disable=not cfg.progress,
                initial=start, total=cfg.epochs)
@@ -166,6 +176,8 @@ def _fit(model: nn.Module, train_set: ImageSet, cfg: JudgeConfig, device: torch.
             loss.backward()
             opt.step()
             sched.step()
+            if ema is not None:
+                ema.update_parameters(model)
             loss_sum += loss.detach()  # no host sync inside the epoch
             correct += (logits.argmax(1) == y).sum()
         step_bar.close()
@@ -175,7 +187,10 @@ def _fit(model: nn.Module, train_set: ImageSet, cfg: JudgeConfig, device: torch.
         if resume is not None:
             save_checkpoint(resume, {"config": asdict(cfg), "epoch": epoch + 1, "history": history,
                                      "model": model.state_dict(), "optimizer": opt.state_dict(),
-                                     "scheduler": sched.state_dict(), "generator": g.get_state()})
+                                     "scheduler": sched.state_dict(), "generator": g.get_state(),
+                                     "ema": None if ema is None else ema.state_dict()})
+    if ema is not None:
+        model.load_state_dict(ema.module.state_dict())
     model.eval()
     return history
 

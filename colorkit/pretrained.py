@@ -24,7 +24,7 @@ WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 # The models the kit ships, in the order `make pretrained` trains them (the classifier is judged by the judge).
 NAMES = ("judge", "classifier", "regressor", "hints")
 # Reference models (issue 17): one per seed comparison, same loader; shipped once trained (make reference).
-REFERENCE_NAMES = ("classifier_unbalanced", "regressor_l1", "mlp", "gan")
+REFERENCE_NAMES = ("chroma_judge", "classifier_unbalanced", "regressor_l1", "mlp", "gan", "transfer")
 STORAGE_DTYPE = torch.bfloat16  # half the bytes of float32; the weights are loaded back as float32
 
 
@@ -77,7 +77,9 @@ def build_from_spec(spec: dict[str, Any]) -> nn.Module:
 
     spec = dict(spec)
     if spec.get("name") == "airnet":
-        model = AirNet(AirNetConfig(num_classes=int(spec.get("num_classes", 10))))
+        model = AirNet(AirNetConfig(num_classes=int(spec.get("num_classes", 10)),
+                                    widths=tuple(spec.get("widths", AirNetConfig.widths)),
+                                    inputs=spec.get("inputs", "rgb")))
         model.spec = spec
         return model
     return build_model(**spec)

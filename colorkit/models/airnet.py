@@ -7,6 +7,9 @@ linear head. About 2 M parameters; 0.4 GFLOP forward per 32x32 image.
 
     net = AirNet(); net.init_whitening(uint8_images)   # (N, 3, 32, 32) uint8 training images
     logits = net(rgb)                                   # rgb in [0, 1], (B, 3, 32, 32) -> (B, 10)
+
+With `AirNetConfig(inputs="ab")` the net still takes RGB in [0, 1] but sees only the image's Lab a and b channels
+(the chroma judge: a grayscale image, ab = 0, carries nothing it can use).
 """
 from __future__ import annotations
 
@@ -15,7 +18,11 @@ from dataclasses import dataclass
 import torch
 import torch.nn as nn
 
+from ..color import rgb_to_lab
 from .vgg import CIFAR_MEAN, CIFAR_STD
+
+INPUTS = ("rgb", "ab")
+AB_INPUT_SCALE = 50.0  # Lab a/b units -> about unit spread (CIFAR-10's chroma std is ~15-20)
 
 
 @dataclass(frozen=True)
@@ -26,6 +33,13 @@ class AirNetConfig:
     patch: int = 2  # whitening patch side: 2x2x3 = 12 dims -> 24 filters (both signs)
     head_scale: float = 1 / 9  # logits scaled down: the max-pooled features are large
     num_classes: int = 10
+    inputs: str = "rgb"  # "rgb": normalised RGB; "ab": only Lab a, b (computed from the RGB given)
+
+    def __post_init__(self) -> None:
+        if self.inputs not in INPUTS:
+            raise ValueError(f"AirNetConfig: inputs must be one of {', '.join(INPUTS)}, got {self.inputs!r}")
+        if len(self.widths) != 3 or any(int(w) < 1 for w in self.widths):
+            raise ValueError(f"AirNetConfig: widths must be three positive ints, got {self.widths!r}")
 
 
 def conv_pool_block(c_in: int, c_out: int) -> nn.Sequential:
@@ -38,14 +52,15 @@ def conv_pool_block(c_in: int, c_out: int) -> nn.Sequential:
 class AirNet(nn.Module):
     """Whitening conv -> 3 conv-pool blocks -> global max-pool -> linear; RGB in [0, 1] in, logits out."""
 
-    def __init__(self, cfg: AirNetConfig | None = None, in_channels: int = 3):
+    def __init__(self, cfg: AirNetConfig | None = None):
         super().__init__()
         self.cfg = cfg = cfg or AirNetConfig()
-        self.in_channels = in_channels
+        self.in_channels = 3  # RGB in [0, 1], whatever the net looks at
         self.register_buffer("mean", torch.tensor(CIFAR_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(CIFAR_STD).view(1, 3, 1, 1), persistent=False)
-        n_white = 2 * 3 * cfg.patch ** 2
-        self.whiten = nn.Conv2d(3, n_white, cfg.patch, bias=True)  # frozen after init_whitening
+        c_in = 3 if cfg.inputs == "rgb" else 2
+        n_white = 2 * c_in * cfg.patch ** 2
+        self.whiten = nn.Conv2d(c_in, n_white, cfg.patch, bias=True)  # frozen after init_whitening
         self.whiten.weight.requires_grad_(False)
         self.act = nn.GELU()
         c, blocks = n_white, []
@@ -60,22 +75,32 @@ class AirNet(nn.Module):
         """Set the first layer to whiten the 2x2 patches of `images` ((N, 3, H, W) uint8 or float in [0, 1])."""
         x = images[:max_images].float()
         x = x / 255 if images.dtype == torch.uint8 else x
-        x = (x.to(self.mean.device) - self.mean) / self.std
-        p = self.cfg.patch
-        patches = x.unfold(2, p, 1).unfold(3, p, 1)  # (N, 3, H', W', p, p)
-        patches = patches.permute(0, 2, 3, 1, 4, 5).reshape(-1, 3 * p * p).double()  # (M, 12)
-        cov = torch.cov(patches.T)  # (12, 12)
+        x = self.prepare(x.to(self.mean.device))  # (N, C, H, W), C = 3 (rgb) or 2 (ab)
+        p, c = self.cfg.patch, x.shape[1]
+        patches = x.unfold(2, p, 1).unfold(3, p, 1)  # (N, C, H', W', p, p)
+        patches = patches.permute(0, 2, 3, 1, 4, 5).reshape(-1, c * p * p).double()  # (M, C p p)
+        cov = torch.cov(patches.T)  # (C p p, C p p)
         eigval, eigvec = torch.linalg.eigh(cov)
-        filters = (eigvec / (eigval + eps).sqrt()).T.reshape(-1, 3, p, p)  # (12, 3, p, p): one per eigenvector
+        filters = (eigvec / (eigval + eps).sqrt()).T.reshape(-1, c, p, p)  # one filter per eigenvector
         self.whiten.weight.copy_(torch.cat([filters, -filters]).float())
         self.whiten.bias.zero_()
 
+    def prepare(self, x: torch.Tensor) -> torch.Tensor:
+        """What the net looks at: normalised RGB (B, 3, H, W), or Lab ab / AB_INPUT_SCALE (B, 2, H, W)."""
+        if self.cfg.inputs == "ab":
+            with torch.autocast(x.device.type, enabled=False):  # float32 colour maths: grey stays exactly ab = 0
+                return rgb_to_lab(x.float())[:, 1:] / AB_INPUT_SCALE
+        return (x - self.mean) / self.std
+
     def penultimate(self, x: torch.Tensor) -> torch.Tensor:
         """Pooled features (B, C) of RGB x in [0, 1], (B, 3, H, W)."""
-        x = (x - self.mean) / self.std
-        x = self.blocks(self.act(self.whiten(x)))  # (B, 256, 3, 3) for 32x32 inputs
+        x = self.blocks(self.act(self.whiten(self.prepare(x))))  # (B, widths[-1], 3, 3) for 32x32 inputs
         return x.amax(dim=(2, 3))
+
+    def logits(self, features: torch.Tensor) -> torch.Tensor:
+        """Class logits (B, num_classes) from penultimate features (B, C)."""
+        return self.fc(features) * self.cfg.head_scale
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Class logits (B, num_classes) of RGB x in [0, 1]."""
-        return self.fc(self.penultimate(x)) * self.cfg.head_scale
+        return self.logits(self.penultimate(x))
