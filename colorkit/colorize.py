@@ -330,7 +330,8 @@ def _photo_hints(hints, model: torch.nn.Module, name: str, paths: list[Path]) ->
     if not hint_channels(model):
         raise ValueError(f"colorize_photos: hints were given, but the model {name} has no hint input "
                          "(hint_channels 0); use a hint model, e.g. one trained with --model zhang_hints")
-    points = hints_for_photos(load_hints_file(hints) if isinstance(hints, (str, os.PathLike)) else hints, paths)
+    source = f" ({hints})" if isinstance(hints, (str, os.PathLike)) else ""
+    points = hints_for_photos(load_hints_file(hints) if source else hints, paths)
     for path, pts in points.items():
         try:
             with Image.open(path) as im:
@@ -339,7 +340,8 @@ def _photo_hints(hints, model: torch.nn.Module, name: str, paths: list[Path]) ->
                     w, h = h, w
         except Exception:  # noqa: BLE001  an unreadable photo is skipped (and reported) later
             continue
-        check_points(pts, (h, w), f"colorize_photos: hints for {path.name}")
+        rows = check_points(pts, (h, w), f"colorize_photos: hints{source} for {path.name}")
+        points[path] = [(col, row, (a, b)) for row, col, a, b in rows]  # colours converted once, here
     return points
 
 
