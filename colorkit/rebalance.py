@@ -5,6 +5,7 @@ import io
 import os
 import urllib.request
 import warnings
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -71,6 +72,23 @@ def _check_prior(prior: object, fn: str) -> torch.Tensor:
     return p / p.sum()
 
 
+SIGMA_RANGE = (1.0, 25.0)  # ab units. The bins are 10 apart: below 1 smoothing changes nothing (ask for none), above
+# 25 even a prior of grey photos is spread over the whole gamut (mean chroma over 30); 1e-200 would give NaN
+
+
+def check_sigma(sigma: object, fn: str, allow_zero: bool = False) -> float:
+    """A smoothing sigma in SIGMA_RANGE (or 0, no smoothing, when allow_zero); else a one-line ValueError."""
+    low, high = SIGMA_RANGE
+    ok = isinstance(sigma, (int, float)) and not isinstance(sigma, bool) and (
+        low <= sigma <= high or (allow_zero and sigma == 0))
+    if not ok:
+        zero = "0 (no smoothing) or " if allow_zero else ""
+        raise ValueError(f"{fn}: sigma must be {zero}between {low:g} and {high:g} ab units, got {sigma!r} (the bins "
+                         f"are 10 apart: below {low:g} smoothing changes nothing, above {high:g} it spreads even a "
+                         "grey prior over the whole gamut)")
+    return float(sigma)
+
+
 def smooth_prior(prior: torch.Tensor, sigma: float = 5.0) -> torch.Tensor:
     """Gaussian smoothing in the ab plane: each bin's mass spread over the bins by exp(-d^2 / (2 sigma^2)).
 
@@ -79,6 +97,7 @@ def smooth_prior(prior: torch.Tensor, sigma: float = 5.0) -> torch.Tensor:
     """
     p = _check_prior(prior, "smooth_prior")
     check_positive(sigma, "sigma", "smooth_prior")
+    check_sigma(sigma, "smooth_prior")
     bins = ab_bins(p.device, torch.float64)
     d2 = (bins[:, None, :] - bins[None, :, :]).square().sum(dim=-1)  # (313, 313) exact
     kernel = torch.exp(-d2 / (2.0 * sigma * sigma))
@@ -123,6 +142,25 @@ def prior_summary(prior: torch.Tensor) -> dict[str, float]:
             "entropy_bits": float(-(nz * nz.log2()).sum()), "bins_used": int((p > 0).sum())}
 
 
+GREY_CHROMA, GREY_FRACTION = 5.0, 0.98  # photos are black-and-white when >= 98 % of their pixels have |a|, |b| < 5
+
+
+def check_colour(empirical: torch.Tensor, what: str) -> None:
+    """A one-line ValueError when an (unsmoothed) empirical prior is of black-and-white photos (GREY_FRACTION)."""
+    p = _check_prior(empirical, "check_colour")
+    grey = float(p[ab_bins(p.device, torch.float64).abs().amax(dim=1) < GREY_CHROMA].sum())  # the (0, 0) bin
+    if grey >= GREY_FRACTION:
+        raise ValueError(f"{what} are black-and-white: {grey:.2%} of their pixels have |a| and |b| below "
+                         f"{GREY_CHROMA:g} Lab units ({GREY_FRACTION:.0%} or more counts as no colour); a prior or a "
+                         "colorizer learnt from grey photos teaches nothing, use colour photos")
+
+
+def _where(paths: object) -> str:
+    """The inputs of photo_prior, named in a message: one path, or the first of several."""
+    items = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
+    return str(items[0]) + (f" and {len(items) - 1} more" if len(items) > 1 else "")
+
+
 PRIOR_MAX_SIDE = 512  # photo_prior shrinks larger photos (antialiased) to this longer side: bounded memory and time,
 # the colour histogram of a photo barely changes, and one 40-megapixel photo does not outweigh a folder of small ones
 
@@ -148,7 +186,7 @@ def photo_prior(paths: str | os.PathLike | Sequence[str | os.PathLike], sigma: f
 
     from .data.photos import load_photos, photo_files
 
-    check_positive(sigma, "sigma", "photo_prior", allow_zero=True)
+    check_sigma(sigma, "photo_prior", allow_zero=True)
     if max_side is not None and (isinstance(max_side, bool) or not isinstance(max_side, int) or max_side < 1):
         raise ValueError(f"photo_prior: max_side must be an int >= 1 or None, got {max_side!r}")
     files = photo_files(paths)
@@ -174,22 +212,34 @@ def photo_prior(paths: str | os.PathLike | Sequence[str | os.PathLike], sigma: f
         raise ValueError(f"photo_prior: none of the {len(files)} image files could be read "
                          f"(first: {skipped[0][0]}: {skipped[0][1]})")
     empirical = counts / counts.sum()
+    check_colour(empirical, f"photo_prior: the {len(used)} photo(s) in {_where(paths)}")
     prior = smooth_prior(empirical, sigma) if sigma > 0 else empirical
     return PhotoPrior(prior, empirical, used, skipped, int(counts.sum()))
 
 
 def _validate_prior_file(path: Path, data: bytes | None = None) -> torch.Tensor:
-    """Load a prior .npy (from path, or from bytes fetched for it) and check shape (313,) and sum 1."""
+    """Load a prior .npy (from path, or from bytes fetched for it): a plain float (313,) array, finite, sum 1."""
     try:
+        if data is None and path.stat().st_size > 1_000_000:  # a (313,) float64 .npy is 2,632 bytes
+            raise ValueError(f"{path.stat().st_size:,} bytes, far more than a ({Q},) array needs")
         arr = np.load(io.BytesIO(data) if data is not None else path, allow_pickle=False)
-    except (OSError, ValueError) as e:
-        raise ValueError(f"load_zhang_prior: {path} is not a readable .npy file ({e})") from e
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:  # a file starting as a zip is read as .npz
+        text = " ".join(str(e).split())[:200] or type(e).__name__
+        raise ValueError(f"load_zhang_prior: {path} is not a readable .npy file ({text})") from None
+    if not isinstance(arr, np.ndarray):  # an .npz archive
+        arr.close()
+        raise ValueError(f"load_zhang_prior: {path} is an .npz archive, expected a .npy file of shape ({Q},)")
+    if arr.dtype.kind != "f":  # a structured, int, bool or complex array
+        what = f"dtype {arr.dtype}"
+        raise ValueError(f"load_zhang_prior: {path} holds {what}, expected a plain float array of shape ({Q},)")
     if arr.shape != (Q,):
         raise ValueError(f"load_zhang_prior: {path} holds an array of shape {arr.shape}, expected ({Q},)")
     arr = arr.astype(np.float64)
-    if not np.isfinite(arr).all() or (arr < 0).any() or abs(arr.sum() - 1.0) > 1e-3:
+    with np.errstate(all="ignore"):
+        total = float(arr.sum())
+    if not np.isfinite(arr).all() or (arr < 0).any() or abs(total - 1.0) > 1e-3:
         raise ValueError(f"load_zhang_prior: {path} is not a probability vector "
-                         f"(sum {arr.sum():.6g}, min {arr.min():.3g}); expected non-negative values summing to 1")
+                         f"(sum {total:.6g}, min {arr.min():.3g}); expected finite non-negative values summing to 1")
     prior = torch.from_numpy(arr)
     summary = prior_summary(prior)
     if summary["mean_chroma"] > IMPLAUSIBLE_MEAN_CHROMA:
@@ -229,9 +279,13 @@ def load_zhang_prior(path: str | os.PathLike | None = None, cache_dir: str | os.
     if path is not None or os.environ.get(ENV_PRIOR):
         source = "path" if path is not None else f"${ENV_PRIOR}"
         file = Path(path if path is not None else os.environ[ENV_PRIOR]).expanduser()
-        if not file.is_file():
+        if not file.exists():
             raise FileNotFoundError(f"load_zhang_prior: {source} points to {file}, which does not exist; "
                                     f"expected Zhang's prior_probs.npy ({Q},) there")
+        if not file.is_file():
+            what = "a folder" if file.is_dir() else "not a regular file (a device, pipe or socket)"
+            raise ValueError(f"load_zhang_prior: {source} points to {file}, which is {what}; expected a ({Q},) "
+                             ".npy prior file (`colorkit prior PHOTOS -o prior.npy` writes one)")
         return _validate_prior_file(file)
     file = cache_dir_path(cache_dir) / PRIOR_FILE
     if file.is_file():

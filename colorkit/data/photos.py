@@ -100,8 +100,8 @@ def load_photos(paths, size: int | None = None, on_error: str = "raise",
         raise ValueError(f"load_photos: size must be a positive int or None, got {size!r}")
     if max_pixels is not None and (not isinstance(max_pixels, int) or max_pixels <= 0):
         raise ValueError(f"load_photos: max_pixels must be a positive int or None, got {max_pixels!r}")
-    images, kept, skipped = [], [], []
-    for f in _photo_files(paths):
+    images, kept, skipped, files = [], [], [], _photo_files(paths)
+    for f in files:
         try:
             rgb = _read_photo(f, size, max_pixels)
         except (OSError, ValueError, SyntaxError, MemoryError, Image.DecompressionBombError) as e:
@@ -115,7 +115,9 @@ def load_photos(paths, size: int | None = None, on_error: str = "raise",
     if size is None:
         return Photos(images, kept, skipped)
     if not images:
-        raise ValueError(f"load_photos: no readable images in {paths!r}")
+        where = str(paths) if isinstance(paths, (str, os.PathLike)) else f"the {len(files)} file(s) given"
+        first = f" (first: {skipped[0][0]}: {skipped[0][1]})" if skipped else ""
+        raise ValueError(f"load_photos: no readable images in {where}{first}")
     return ImageSet(torch.stack(images), None, [], "photos", str(paths))
 
 
@@ -159,14 +161,18 @@ def photo_training_sets(folder: str | os.PathLike, size: int, multiple: int = 1,
     if isinstance(size, bool) or not isinstance(size, int) or size < 1 or size % multiple:
         raise ValueError(f"photo_training_sets: size must be a positive multiple of {multiple} (the model's input "
                          f"multiple), got {size!r}")
-    if (root / "train").is_dir() and (root / "test").is_dir():
+    split = (root / "train").is_dir() and (root / "test").is_dir()
+    if split:
         train_files, test_files = _photo_files(root / "train"), _photo_files(root / "test")
     else:
         files = _photo_files(root)
         held = files[::10] if len(files) >= 10 else []
         train_files, test_files = [f for f in files if f not in held], held or files
-    if not train_files:
-        raise ValueError(f"photo_training_sets: no image files ({', '.join(sorted(IMAGE_EXTENSIONS))}) in {root}")
+    for files, part in ((train_files, "train"), (test_files, "test")):
+        if not files:
+            where = f"{root / part} (with train/ and test/ both there, test/ validates)" if split else str(root)
+            raise ValueError(f"photo_training_sets: no image files ({', '.join(sorted(IMAGE_EXTENSIONS))}) in "
+                             f"{where}")
     side = math.ceil(size * PHOTO_LOAD_SCALE / multiple) * multiple
     sets = []
     for files, n, split in ((train_files, limit, "train"), (test_files, limit_test, "test")):
