@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ._checks import int_arg
 from .data.photos import DEFAULT_MAX_PIXELS
 from .profiles import PROFILES
 
@@ -22,29 +23,22 @@ def _parse_parameter(text: str) -> tuple[str, object]:
         return key, value
 
 
-def _positive_int(text: str) -> int:
-    """An argparse type: an int >= 1 (argparse turns the error into a one-line usage error, exit 2)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an int >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an int >= 1, got {value}")
-    return value
-
-
 RUN_EXIT = "exit status: 0 every notebook ran, 1 a notebook failed (named, with how to go on), 2 bad arguments"
 COLORIZE_EXIT = ("exit status: 0 every photo was colorized, 1 some inputs were skipped (unreadable, over --max-pixels, "
-                 "output already there without --overwrite, an empty folder among others; each listed), 2 bad "
-                 "arguments (no photos at all, an unusable -o) or an unusable model (unreadable checkpoint, NaN "
-                 "weights or outputs); errors are one line, never a traceback")
+                 "output already there or written meanwhile by another run, without --overwrite, an empty folder "
+                 "among others; each listed), 2 bad arguments (no photos at all, an unusable -o or --hints) or an "
+                 "unusable model (unreadable checkpoint, NaN weights or outputs), 130 interrupted (Ctrl-C; the "
+                 "report lists what was written); errors are one line, never a traceback")
 PRIOR_EXIT = ("exit status: 0 the prior was written, 1 written but some photos were skipped (unreadable, over "
-              "--max-pixels; each listed), 2 bad arguments (no photos at all, a missing input, -o not a .npy, an "
-              "output already there without --overwrite); errors are one line, never a traceback")
+              "--max-pixels; each listed), 2 bad arguments (no photos at all, a missing input, black-and-white "
+              "photos, -o not a .npy, --plot not an image type, --sigma out of range, an output already there "
+              "without --overwrite; nothing is written then), 130 interrupted (Ctrl-C, nothing written); errors are "
+              "one line, never a traceback")
 HINTS_HELP = ("colour hints for a hint model (e.g. --model zhang_hints): a JSON list of points "
               "[{\"x\": 10, \"y\": 20, \"color\": \"#rrggbb\"}, {\"x\": 5, \"y\": 7, \"ab\": [a, b]}] in the "
               "photo's pixels (x the column, y the row, from the top left) for one photo, or "
-              "{\"photo.jpg\": [...], ...} by file name for several; a point outside its photo is an error")
+              "{\"photo.jpg\": [...], ...} by file name for several; a point outside its photo is an error, and so "
+              "are more points than the photo has pixels and a file over 10 MB")
 INFO_EXIT = ("exit status: 0 described, 2 bad arguments or an unusable checkpoint (missing, empty, unsafe, "
              "not a colorkit colorizer); errors are one line")
 
@@ -53,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the colorkit command."""
     parser = argparse.ArgumentParser(prog="colorkit", description=__doc__, epilog="exit status: 0 done, 1 some "
                                      "inputs skipped (colorize, prior) or a notebook failed (run), 2 bad arguments or "
-                                     "an unusable model; see each command's --help")
+                                     "an unusable model, 130 interrupted (Ctrl-C); see each command's --help")
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="execute the numbered notebooks headlessly and print the results table",
@@ -77,18 +71,20 @@ def build_parser() -> argparse.ArgumentParser:
     colorize = sub.add_parser("colorize", help="colour your own photos with a trained checkpoint (exit 1 when "
                               "some files were skipped, 2 on bad arguments or a bad checkpoint)", epilog=COLORIZE_EXIT)
     colorize.add_argument("inputs", nargs="+", metavar="PHOTO_OR_FOLDER", help="image files and/or folders of them")
-    colorize.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="where <stem>_colorized.png go")
+    colorize.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="where <stem>_colorized.png go "
+                          "(<name>_colorized.png, e.g. a.jpg_colorized.png, when a photo's folder holds another "
+                          "image with its stem, e.g. a.png)")
     colorize.add_argument("--model", default="classifier", metavar="CHECKPOINT",
                           help="a checkpoint written by training, or a pretrained model shipped with the kit: "
                           "'classifier' (default) or 'regressor' (see `colorkit pretrained`)")
     colorize.add_argument("--temperature", type=float, default=0.38, help="annealed-mean T (classifiers only)")
     colorize.add_argument("--device", default=None, help="cuda, cpu, ... (default: CUDA when available)")
-    colorize.add_argument("--batch-size", type=_positive_int, default=16, help="photos colorized at once (16)")
-    colorize.add_argument("--size", type=_positive_int, default=None,
+    colorize.add_argument("--batch-size", type=int_arg(), default=16, help="photos colorized at once (16)")
+    colorize.add_argument("--size", type=int_arg(), default=None,
                           help="the model's input side (default: its training one)")
     colorize.add_argument("--overwrite", action="store_true",
-                          help="replace existing OUTDIR/<stem>_colorized.png (default: keep them, skip that photo)")
-    colorize.add_argument("--max-pixels", type=_positive_int, default=DEFAULT_MAX_PIXELS, metavar="N",
+                          help="replace existing outputs (default: keep them, skip that photo)")
+    colorize.add_argument("--max-pixels", type=int_arg(), default=DEFAULT_MAX_PIXELS, metavar="N",
                           help="refuse photos of more than N pixels, read from the header before decoding "
                           f"(default {DEFAULT_MAX_PIXELS:,}; colorizing needs about 140 bytes a pixel)")
     colorize.add_argument("--hints", metavar="HINTS.json", default=None, help=HINTS_HELP)
@@ -98,10 +94,10 @@ def build_parser() -> argparse.ArgumentParser:
     prior.add_argument("inputs", nargs="+", metavar="PHOTO_OR_FOLDER", help="image files and/or folders (recursive)")
     prior.add_argument("-o", "--output", required=True, metavar="PRIOR.npy", help="where the (313,) prior goes")
     prior.add_argument("--sigma", type=float, default=5.0, help="Gaussian smoothing in the ab plane, ab units (5, as "
-                       "Zhang's prior_probs.npy, richzhang/colorization#47; 0: the raw histogram)")
+                       "Zhang's prior_probs.npy, richzhang/colorization#47; 0: the raw histogram; else 1 to 25)")
     prior.add_argument("--plot", metavar="PRIOR.png", default=None, help="also draw the prior on the ab plane")
     prior.add_argument("--overwrite", action="store_true", help="replace existing -o / --plot files")
-    prior.add_argument("--max-pixels", type=_positive_int, default=DEFAULT_MAX_PIXELS, metavar="N",
+    prior.add_argument("--max-pixels", type=int_arg(), default=DEFAULT_MAX_PIXELS, metavar="N",
                        help=f"skip photos of more than N pixels (default {DEFAULT_MAX_PIXELS:,})")
     sub.add_parser("pretrained", help="list the pretrained models shipped with the kit (name, parameters, data, "
                    "metrics)", epilog="exit status: 0 listed, 2 none are installed")
@@ -119,7 +115,7 @@ def _one_line(exc: BaseException, limit: int = 1000) -> str:
 
 def _photos_command(args: argparse.Namespace) -> int:
     """`colorkit colorize` and `colorkit info`: 0 done, 1 some photos skipped, 2 bad input or checkpoint."""
-    from .colorize import colorize_photos, format_info
+    from .colorize import ColorizeInterrupted, colorize_photos, format_info
 
     try:
         if args.command == "info":
@@ -131,6 +127,10 @@ def _photos_command(args: argparse.Namespace) -> int:
     except (ValueError, OSError, RuntimeError) as exc:  # CheckpointError, NonFiniteOutput are ValueErrors
         print(f"colorkit {args.command}: error: {_one_line(exc)}", file=sys.stderr)
         return 2
+    except ColorizeInterrupted as stop:
+        print(stop.report)
+        print("colorkit colorize: interrupted (Ctrl-C)", file=sys.stderr)
+        return 130
     print(report)
     return 1 if report.skipped else 0
 
@@ -139,14 +139,20 @@ def _prior_command(args: argparse.Namespace) -> int:
     """`colorkit prior`: 0 written, 1 written with some photos skipped, 2 bad arguments."""
     from pathlib import Path
 
-    from .rebalance import IMPLAUSIBLE_MEAN_CHROMA, photo_prior, prior_summary
+    from .rebalance import IMPLAUSIBLE_MEAN_CHROMA, check_sigma, photo_prior, prior_summary
 
     out, plot = Path(args.output), None if args.plot is None else Path(args.plot)
     try:
         if out.suffix != ".npy":
             raise ValueError(f"-o {out}: expected a .npy file name")
-        if not args.sigma >= 0:
-            raise ValueError(f"--sigma must be >= 0, got {args.sigma}")
+        check_sigma(args.sigma, "--sigma", allow_zero=True)
+        if plot is not None:
+            from matplotlib.backend_bases import FigureCanvasBase
+
+            kinds = FigureCanvasBase.get_supported_filetypes()
+            if plot.suffix.lower().lstrip(".") not in kinds:
+                raise ValueError(f"--plot {plot}: expected an image file name ending in one of "
+                                 f"{', '.join('.' + k for k in sorted(kinds))}")
         for path in (out, plot):
             if path is not None and path.exists() and not args.overwrite:
                 raise ValueError(f"{path} already exists; pass --overwrite to replace it")
@@ -169,40 +175,60 @@ def _prior_command(args: argparse.Namespace) -> int:
 
 
 def _save_prior(prior, out, plot, title: str) -> None:
-    """Write the prior as a (313,) float64 .npy and, when asked, its ab-plane plot; each file atomically."""
+    """Write the prior as a (313,) float64 .npy and, when asked, its ab-plane plot: both made, then both renamed."""
     import os
+    import tempfile
 
     import numpy as np
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.stem}.{os.getpid()}.tmp.npy")
+    made = []
     try:
-        np.save(tmp, prior.double().cpu().numpy())
-        os.replace(tmp, out)
+        for path in (plot, out):
+            if path is None:
+                continue
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+            os.close(fd)
+            made.append((tmp, path))
+            if path is out:
+                np.save(tmp, prior.double().cpu().numpy())
+            else:
+                _plot_prior(prior, tmp, title)
+        for tmp, path in made:
+            os.replace(tmp, path)
     finally:
-        tmp.unlink(missing_ok=True)
-    if plot is None:
-        return
+        for tmp, _ in made:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+
+def _plot_prior(prior, path: str, title: str) -> None:
+    """The prior on the ab plane (log scale), saved to path."""
     import matplotlib.pyplot as plt
 
     from .quantize import ab_bins
     from .viz import plot_ab_plane
 
     fig, ax = plt.subplots(figsize=(4.6, 4))
-    plot_ab_plane(prior.float(), ab_bins(), ax=ax, log=True, title=title)
-    plot.parent.mkdir(parents=True, exist_ok=True)
-    tmp = plot.with_name(f".{plot.stem}.{os.getpid()}.tmp{plot.suffix}")
     try:
-        fig.savefig(tmp, dpi=120, bbox_inches="tight")
-        os.replace(tmp, plot)
+        plot_ab_plane(prior.float(), ab_bins(), ax=ax, log=True, title=title)
+        fig.savefig(path, dpi=120, bbox_inches="tight", format=path.rsplit(".", 1)[-1].lower())
     finally:
         plt.close(fig)
-        tmp.unlink(missing_ok=True)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the colorkit command."""
+    """Entry point of the colorkit command (130 on Ctrl-C, with no traceback)."""
     args = build_parser().parse_args(argv)
+    try:
+        return _dispatch(args)
+    except KeyboardInterrupt:
+        print(f"colorkit {args.command}: interrupted (Ctrl-C)", file=sys.stderr)
+        return 130
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    """Run the command args name."""
     if args.command == "profiles":
         for p in PROFILES.values():
             print(f"{p.name:6s} {p.description} (train {p.n_train}, test {p.n_test}, epochs {p.epochs})")

@@ -21,12 +21,18 @@ from .checkpoint import (DEFAULT_IMAGE_SIZE, CheckpointError, checkpoint_info, f
                          format_info, load_checkpoint, model_spec)
 from .data.photos import DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, SAMPLE_PHOTOS, write_sample_photos  # noqa: F401
 from .device import default_device
-
-SUFFIX = "_colorized.png"
-
+from .outputs import make_out_dir, output_name, output_paths, write_png
 
 class NonFiniteOutput(ValueError):
     """The model gave NaN or infinite outputs: it is unusable (the images would be black)."""
+
+
+class ColorizeInterrupted(KeyboardInterrupt):
+    """Ctrl-C during colorize_photos: the batch stopped cleanly; .report says what was written before."""
+
+    def __init__(self, report: "ColorizeReport"):
+        super().__init__(f"colorize_photos: interrupted; {len(report.written)} photo(s) written")
+        self.report = report
 
 
 @dataclass
@@ -38,19 +44,24 @@ class ColorizeReport:
     model: str = ""
     image_size: int | tuple[int, int] = DEFAULT_IMAGE_SIZE
     seconds: float = 0.0
+    not_done: list[Path] | None = None  # set when interrupted (Ctrl-C): the photos neither written nor skipped
 
     def __str__(self) -> str:
         size = "x".join(map(str, _pair(self.image_size)))
         lines = [f"colorized {len(self.written)} photo(s) with {self.model} at {size} px "
                  f"in {self.seconds:.1f} s; skipped {len(self.skipped)}"]
         lines += [f"  skipped {path}: {reason}" for path, reason in self.skipped]
+        if self.not_done is not None:
+            lines.append(f"interrupted (Ctrl-C): {len(self.not_done)} photo(s) not colorized; the files written are "
+                         "complete, and a rerun skips them")
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain types, for results JSON."""
         return {"written": [[str(a), str(b)] for a, b in self.written],
                 "skipped": [[str(a), r] for a, r in self.skipped], "model": self.model,
-                "image_size": list(_pair(self.image_size)), "seconds": round(self.seconds, 2)}
+                "image_size": list(_pair(self.image_size)), "seconds": round(self.seconds, 2),
+                "not_done": None if self.not_done is None else [str(p) for p in self.not_done]}
 
 
 # ---------------------------------------------------------------- checkpoints
@@ -153,57 +164,18 @@ def _empty_folders(inputs: str | os.PathLike | Sequence[str | os.PathLike]) -> l
     return [Path(p) for p in inputs if Path(p).is_dir() and not find_photos(p)]
 
 
-def output_paths(photos: Sequence[Path], out_dir: str | os.PathLike) -> list[Path]:
-    """out_dir/<stem>_colorized.png per photo, made unique (<stem>_2_colorized.png); never an input file."""
-    out_dir, taken, targets = Path(out_dir), set(), []
-    inputs = {p.resolve() for p in photos}
-    for photo in photos:
-        stem, k = photo.stem, 1
-        while (name := f"{stem}{'' if k == 1 else f'_{k}'}{SUFFIX}") in taken:
-            k += 1
-        taken.add(name)
-        target = out_dir / name
-        if target.resolve() in inputs or any(target.exists() and target.samefile(p) for p in photos):
-            raise ValueError(f"colorize_photos: the output for {photo} would overwrite the input photo {target}; "
-                             "choose another out_dir")
-        targets.append(target)
-    return targets
-
-
-def _write_png(image: torch.Tensor, target: Path) -> None:
-    """Write a uint8 (3, H, W) image as PNG atomically (temporary name, then rename)."""
-    from PIL import Image
-
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        Image.fromarray(image.permute(1, 2, 0).contiguous().numpy()).save(tmp, format="PNG")
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _make_out_dir(out_dir: Path, create: bool) -> None:
-    """Check (create=False) or create the output folder; a one-line ValueError if it is a file or uncreatable."""
-    try:
-        blocker = next((f for f in (out_dir, *out_dir.parents) if f.exists() and not f.is_dir()), None)
-        if blocker is None and create:
-            out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:  # no permission, a name too long, a read-only file system
-        raise ValueError(f"colorize_photos: cannot create output folder {out_dir}: {exc.strerror or exc}") from exc
-    if blocker is not None:
-        where = "is an existing file" if blocker == out_dir else f"lies under {blocker}, which is a file"
-        raise ValueError(f"colorize_photos: output folder {out_dir} {where}; expected a folder")
-    if create and not os.access(out_dir, os.W_OK | os.X_OK):
-        raise ValueError(f"colorize_photos: output folder {out_dir} is not writable")
-
-
 def _plan(paths: list[Path], targets: list[Path], overwrite: bool, max_pixels: int | None,
           report: ColorizeReport) -> list[tuple[Path, Path, int]]:
     """(photo, output, pixels) to do; existing outputs (unless overwrite) and photos over budget go to skipped."""
     from .data import photo_pixels
 
-    todo = []
+    todo, claimed = [], {}
     for path, target in zip(paths, targets):
+        if target in claimed:  # x/a.jpg and y/a.jpg: outputs are named after the file alone
+            report.skipped.append((path, f"its output {target} is also {claimed[target]}'s, which comes first; "
+                                         "colorize it into another output folder"))
+            continue
+        claimed[target] = path
         if target.exists() and not overwrite:
             report.skipped.append((path, f"{target} already exists; pass --overwrite (overwrite=True) to replace it"))
             continue
@@ -254,9 +226,10 @@ def colorize_photos(photos: str | os.PathLike | Sequence[str | os.PathLike], out
                     image_size: int | None = None, space: str | None = None, progress: bool = True,
                     overwrite: bool = False, max_pixels: int | None = DEFAULT_MAX_PIXELS,
                     hints: str | os.PathLike | list | dict | None = None) -> ColorizeReport:
-    """Colour photos / folders into out_dir/<stem>_colorized.png; unreadable, too large or done files are skipped.
+    """Colour photos / folders into out_dir/output_name(photo); unreadable, too large or done files are skipped.
 
-    Existing outputs are kept unless overwrite; photos over max_pixels (read from the header) are not decoded.
+    Existing outputs are kept unless overwrite, also those that appear while it runs; photos over max_pixels (read
+    from the header) are not decoded. Ctrl-C raises ColorizeInterrupted, whose .report lists what was written.
     hints (hint models only): a HINTS.json path or its content, see colorkit.hints.load_hints_file.
     """
     from .data import load_photos
@@ -275,7 +248,7 @@ def colorize_photos(photos: str | os.PathLike | Sequence[str | os.PathLike], out
     paths = find_photos(photos)
     if not paths:
         raise ValueError(f"colorize_photos: no image files ({', '.join(sorted(IMAGE_EXTENSIONS))}) in {photos}")
-    _make_out_dir(out_dir, create=False)
+    make_out_dir(out_dir, create=False)
     targets = output_paths(paths, out_dir)  # refuses before anything is read or written
     if isinstance(model, torch.nn.Module):
         name = getattr(model, "model_name", type(model).__name__)
@@ -287,7 +260,7 @@ def colorize_photos(photos: str | os.PathLike | Sequence[str | os.PathLike], out
     points = None if hints is None else _photo_hints(hints, model, name, paths)
     report = ColorizeReport(model=str(info["name"]), image_size=info["image_size"])
     report.skipped += [(Path(p), "a folder with no image files") for p in _empty_folders(photos)]
-    _make_out_dir(out_dir, create=True)
+    make_out_dir(out_dir, create=True)
     todo = _plan(paths, targets, overwrite, max_pixels, report)
     args = (info["image_size"], temperature, space or info["color_space"])
     model.eval()
@@ -307,13 +280,21 @@ def colorize_photos(photos: str | os.PathLike | Sequence[str | os.PathLike], out
             report.skipped += [(Path(path), str(reason)) for path, reason in loaded.skipped]
             for path, image in _colorize_each(model, loaded, args, device, on_error, report, points):
                 try:
-                    _write_png(image, out_of[Path(path)])
+                    write_png(image, out_of[Path(path)], overwrite)
                     report.written.append((Path(path), out_of[Path(path)]))
+                except FileExistsError:  # written meanwhile, say by another run: kept
+                    report.skipped.append((Path(path), f"{out_of[Path(path)]} appeared while this run was working "
+                                                       "(another run?); kept it; pass --overwrite to replace it"))
                 except OSError as exc:
                     if on_error == "raise":
                         raise
                     report.skipped.append((Path(path), f"cannot write {out_of[Path(path)]}: {exc}"))
             bar.update(len(chunk))
+    except KeyboardInterrupt:  # Ctrl-C: stop between files, say what was written
+        done = {p for p, _ in report.written} | {p for p, _ in report.skipped}
+        report.not_done = [p for p in paths if p not in done]
+        report.seconds = time.time() - start
+        raise ColorizeInterrupted(report) from None
     finally:
         hook.remove()
         bar.close()
@@ -355,5 +336,6 @@ def colorize_explorer(checkpoints: Sequence[str | os.PathLike], images: Sequence
     return explorer(checkpoints, images, **options)
 
 
-__all__ = ["ColorizeReport", "colorize_photos", "colorize_images", "colorize_explorer", "find_photos",
-           "output_paths", "find_checkpoints", "write_sample_photos", "load_colorizer", "checkpoint_info", "format_info"]
+__all__ = ["ColorizeReport", "ColorizeInterrupted", "colorize_photos", "colorize_images", "colorize_explorer",
+           "find_photos", "output_name", "output_paths", "find_checkpoints", "write_sample_photos", "load_colorizer",
+           "checkpoint_info", "format_info"]

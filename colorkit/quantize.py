@@ -19,6 +19,7 @@ from .color import rgb_to_lab
 Q = 313  # number of ab bins
 GRID = 10.0  # bin spacing in Lab units
 METHODS = ("annealed", "mean", "mode")
+DEFAULT_T = 0.38  # Zhang et al.'s annealed-mean temperature: the kit's default wherever a classifier is decoded
 
 # Zhang's published set holds four bins beyond the sRGB rule of ab_bins (see its docstring).
 _ZHANG_EXTRA = ((40, 90), (100, -90), (100, -10), (100, 0))
@@ -220,7 +221,7 @@ def decode_mode(logits: torch.Tensor) -> torch.Tensor:
     return bins[logits.argmax(dim=1)].permute(0, 3, 1, 2).contiguous()  # (B, H, W, 2) -> (B, 2, H, W)
 
 
-def annealed_mean(logits: torch.Tensor, T: float = 0.38) -> torch.Tensor:
+def annealed_mean(logits: torch.Tensor, T: float = DEFAULT_T) -> torch.Tensor:
     """Zhang's annealed mean: the mean of f_T(z) = exp(log z / T) / sum exp(log z / T), z = softmax(logits).
 
     log z = logits - logsumexp(logits), and the softmax ignores that shift, so f_T(z) = softmax(logits / T).
@@ -237,7 +238,7 @@ def annealed_mean(logits: torch.Tensor, T: float = 0.38) -> torch.Tensor:
     return decode_mean(torch.where(diff == 0, torch.zeros_like(diff), diff / T))
 
 
-def decode(logits: torch.Tensor, method: str = "annealed", T: float = 0.38) -> torch.Tensor:
+def decode(logits: torch.Tensor, method: str = "annealed", T: float = DEFAULT_T) -> torch.Tensor:
     """Logits (B, 313, H, W) -> ab (B, 2, H, W) by method 'annealed' (temperature T), 'mean' or 'mode'."""
     if method not in METHODS:
         raise ValueError(f"decode: unknown method {method!r}; valid values: {', '.join(METHODS)}")

@@ -85,6 +85,74 @@ def _colorize(*args: str) -> int:
     return cli.main(["colorize", *args, "--device", "cpu"])
 
 
+# ---------------------------------------------------------------- output names, races, Ctrl-C
+
+def test_output_names_depend_on_the_photo_alone(checkpoint, tmp_path, capsys):
+    coll, out = tmp_path / "coll", tmp_path / "out"
+    for name, seed in (("a.jpg", 0), ("a.png", 1), ("a_2.png", 2)):
+        _photo(coll / name, seed=seed)
+    assert _colorize(str(coll), "-o", str(out), "--model", str(checkpoint)) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["a.jpg_colorized.png", "a.png_colorized.png",
+                                                     "a_2_colorized.png"]
+    for p in out.iterdir():
+        p.write_bytes(b"marker")
+    assert _colorize(str(coll / "a.png"), "-o", str(out), "--model", str(checkpoint), "--overwrite") == 0
+    assert (out / "a.jpg_colorized.png").read_bytes() == b"marker"  # a.jpg's output is not touched
+    with Image.open(out / "a.png_colorized.png") as im:  # a.png's own output is the one replaced
+        assert im.size == (32, 24)
+    capsys.readouterr()
+
+
+def test_an_output_that_appears_meanwhile_is_kept(checkpoint, tmp_path, monkeypatch, capsys):
+    import colorkit.colorize as cz
+
+    real = cz.colorize_images
+
+    def another_run_writes_first(model, images, *args, **kwargs):  # the other run's file lands after planning
+        (tmp_path / "out" / "cat_colorized.png").write_bytes(b"the other run's output")
+        return real(model, images, *args, **kwargs)
+
+    monkeypatch.setattr(cz, "colorize_images", another_run_writes_first)
+    _photo(tmp_path / "in" / "cat.png"), _photo(tmp_path / "in" / "dog.png", seed=1)
+    assert _colorize(str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--model", str(checkpoint)) == 1
+    report = capsys.readouterr().out
+    assert (tmp_path / "out" / "cat_colorized.png").read_bytes() == b"the other run's output"
+    assert "colorized 1 photo(s)" in report and "cat_colorized.png appeared while this run was working" in report
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["cat_colorized.png", "dog_colorized.png"]
+
+
+def test_two_photos_with_one_output_name_write_it_once(checkpoint, tmp_path, capsys):
+    first, second = _photo(tmp_path / "x" / "a.png"), _photo(tmp_path / "y" / "a.png", seed=1)
+    assert _colorize(str(first), str(second), "-o", str(tmp_path / "out"), "--model", str(checkpoint),
+                     "--overwrite") == 1
+    assert f"skipped {second}: its output {tmp_path / 'out' / 'a_colorized.png'} is also {first}'s" in \
+        capsys.readouterr().out
+
+
+def test_ctrl_c_stops_the_batch_with_the_report_and_exit_130(checkpoint, tmp_path, monkeypatch, capsys):
+    import colorkit.colorize as cz
+
+    real, calls = cz.colorize_images, []
+
+    def interrupted_on_the_second(model, images, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(model, images, *args, **kwargs)
+
+    monkeypatch.setattr(cz, "colorize_images", interrupted_on_the_second)
+    for i, name in enumerate(("a.png", "b.png", "c.png")):
+        _photo(tmp_path / "in" / name, seed=i)
+    out = tmp_path / "out"
+    assert _colorize(str(tmp_path / "in"), "-o", str(out), "--model", str(checkpoint), "--batch-size", "1") == 130
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err and "interrupted (Ctrl-C)" in captured.err
+    assert "colorized 1 photo(s)" in captured.out and "interrupted (Ctrl-C): 2 photo(s) not colorized" in captured.out
+    assert [p.name for p in out.iterdir()] == ["a_colorized.png"]  # whole, and no temporary file left behind
+    with Image.open(out / "a_colorized.png") as im:
+        im.load()
+
+
 # ---------------------------------------------------------------- hints files
 
 def _grey_photo(folder: Path, h: int = 64, w: int = 64) -> Path:

@@ -16,7 +16,7 @@ from PIL import Image
 
 from colorkit.cli import main
 from colorkit.color import rgb_to_lab, uint8_to_float
-from colorkit.colorize import colorize_photos, find_checkpoints, format_info, output_paths
+from colorkit.colorize import colorize_photos, find_checkpoints, format_info, output_name, output_paths
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -133,15 +133,18 @@ def test_batching_and_temperature(checkpoint, photos, tmp_path):
         assert np.abs(x - z).max() > 0  # T changes the annealed mean of a classifier
 
 
-def test_names_are_unique_and_inputs_never_overwritten(tmp_path):
+def test_names_come_from_the_file_alone_and_inputs_are_never_overwritten(tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
     a.mkdir(), b.mkdir()
-    for p in (a / "cat.png", b / "cat.jpg", a / "dog.png", a / "dog_colorized.png"):
+    for p in (a / "cat.png", b / "cat.jpg", a / "dog.png", a / "dog_colorized.png", a / "Dog.JPG", a / "dog.txt"):
         p.write_bytes(b"x")
     names = [p.name for p in output_paths([a / "cat.png", b / "cat.jpg", a / "dog.png"], tmp_path / "out")]
-    assert names == ["cat_colorized.png", "cat_2_colorized.png", "dog_colorized.png"]
+    assert names == ["cat_colorized.png", "cat_colorized.png", "dog.png_colorized.png"]  # Dog.JPG is dog.png's twin
+    assert [output_name(p) for p in (a / "Dog.JPG", a / "dog.txt", b / "cat.jpg")] == [
+        "Dog.JPG_colorized.png", "dog.txt_colorized.png", "cat_colorized.png"]  # given alone: the same rule
+    (b / "cat_colorized.png").write_bytes(b"x")
     with pytest.raises(ValueError, match="overwrite the input"):
-        output_paths([a / "dog.png", a / "dog_colorized.png"], a)
+        output_paths([b / "cat.jpg", b / "cat_colorized.png"], b)
 
 
 def test_refuses_before_writing_and_reports_missing(checkpoint, photos):

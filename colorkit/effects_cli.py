@@ -1,0 +1,106 @@
+"""`colorkit effects`: print the effects table (each seed's claim on the reference models), save it, check it."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+
+def build_parser(prog: str = "colorkit effects") -> argparse.ArgumentParser:
+    """Arguments of `colorkit effects`."""
+    p = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0].split(": ", 1)[1],
+                                epilog="exit codes: 0 table printed (and, with --check, every verdict as expected), "
+                                       "1 a verdict differs from --check's, 2 bad arguments or data")
+    p.add_argument("--data", default="auto", help="CIFAR-10 (folder or .tar.gz), as for load_dataset")
+    p.add_argument("--limit", type=int, default=None, help="the first N test images (default: all 10,000)")
+    p.add_argument("--out", default="runs/effects", help="folder for effects.json, effects.md, the sweep figure")
+    p.add_argument("--check", default=None, metavar="JSON",
+                   help="an earlier effects.json on the same images: exit 1 if any verdict changed")
+    p.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples (default 1000)")
+    p.add_argument("--no-sweep", action="store_true", help="skip the temperature sweep (colourfulness vs T)")
+    p.add_argument("--device", default="cpu")
+    return p
+
+
+def _sweep_figure(sweep: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 3.6), dpi=100)
+    for model in dict.fromkeys(r["model"] for r in sweep if r["model"] != "truth"):
+        rows = [r for r in sweep if r["model"] == model]
+        ax.plot([r["T"] for r in rows], [r["colourfulness"] for r in rows], "o-", label=model)
+    truth = next(r["colourfulness"] for r in sweep if r["model"] == "truth")
+    ax.axhline(truth, color="k", ls="--", lw=1, label="truth")
+    ax.set_xlabel("temperature T (1 = mean, 0 = mode)")
+    ax.set_ylabel("colourfulness (Hasler-Suesstrunk)")
+    ax.set_title("The annealed mean: from the mean towards the mode")
+    ax.invert_xaxis()
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None, prog: str = "colorkit effects") -> int:
+    """Measure the references, print the table, write effects.json / effects.md, compare with --check."""
+    from .data import load_dataset
+    from .effects import changed_verdicts, effects_table, format_effects, temperature_sweep
+
+    args = build_parser(prog).parse_args(argv)
+    for flag in ("limit", "n_boot"):
+        value = getattr(args, flag)
+        if value is not None and value < (2 if flag == "limit" else 1):
+            print(f"{prog}: error: --{flag.replace('_', '-')} must be >= {2 if flag == 'limit' else 1}, got {value}",
+                  file=sys.stderr)
+            return 2
+    expected = None
+    if args.check is not None:
+        try:
+            expected = json.loads(Path(args.check).read_text())
+            expected["rows"]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            print(f"{prog}: error: --check {args.check}: not a readable effects.json ({exc})", file=sys.stderr)
+            return 2
+    try:
+        test_set = load_dataset(args.data, "test", limit=args.limit)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 2
+    started = time.time()
+    result = effects_table(test_set, args.device, args.n_boot)
+    if not args.no_sweep:
+        result["sweep"] = temperature_sweep(test_set, args.device)
+    result["seconds"] = round(time.time() - started, 1)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    table = format_effects(result)
+    print(table)
+    for name, text in (("effects.json", json.dumps(result, indent=1) + "\n"), ("effects.md", table + "\n")):
+        tmp = out / f".{name}.tmp"
+        tmp.write_text(text)
+        os.replace(tmp, out / name)
+    if result.get("sweep"):
+        _sweep_figure(result["sweep"], out / "effects_temperature.png")
+    print(f"\nwrote {out / 'effects.json'} and effects.md in {result['seconds']:.0f} s")
+    if expected is not None:
+        if expected.get("n_images") != result["n_images"]:
+            print(f"{prog}: error: --check {args.check} holds {expected.get('n_images')} images, this run "
+                  f"{result['n_images']}; compare like with like (--limit)", file=sys.stderr)
+            return 2
+        changed = changed_verdicts(result, expected)
+        for line in changed:
+            print(f"verdict changed: {line}", file=sys.stderr)
+        if changed:
+            return 1
+        print(f"every verdict as in {args.check}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(prog="python -m colorkit.effects_cli"))
