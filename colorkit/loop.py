@@ -144,6 +144,10 @@ def restore(path: Path, model: torch.nn.Module, opt: torch.optim.Optimizer, scal
         raise ValueError(f"{fn}: cannot resume from {path}: it holds model {state.get('spec')!r}, "
                          f"the model given is {spec!r}")
     check_config_matches(state["config"], cfg, path, fn)
+    bad = [k for k, v in state["model"].items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    if bad:
+        raise ValueError(f"{fn}: cannot resume from {path}: it holds non-finite weights (NaN or inf) in "
+                         f"{', '.join(bad[:3])}; use another checkpoint path")
     model.load_state_dict(state["model"])
     opt.load_state_dict(state["optimizer"])  # moves the optimiser state to the parameters' device
     if scaler is not None and state.get("scaler"):

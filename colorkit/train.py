@@ -84,8 +84,12 @@ class TrainConfig:
         if self.crop is not None and (isinstance(self.crop, bool) or not isinstance(self.crop, int) or self.crop < 1):
             raise ValueError(f"TrainConfig: crop must be an int >= 1 or None, got {self.crop!r}")
         for name in ("target_blur", "lr", "weight_decay"):
-            if getattr(self, name) is not None:
-                check_positive(getattr(self, name), name, "TrainConfig", allow_zero=name != "lr")
+            value = getattr(self, name)
+            if value is not None:
+                check_positive(value, name, "TrainConfig", allow_zero=name != "lr")
+                if not math.isfinite(value):  # lr inf trains NaN weights
+                    raise ValueError(f"TrainConfig: {name} must be a finite number {'>' if name == 'lr' else '>='} 0, "
+                                     f"got {value!r}")
         cw = self.class_weights
         if cw is not None and (not isinstance(cw, torch.Tensor) or tuple(cw.shape) != (313,)):
             got = tuple(cw.shape) if isinstance(cw, torch.Tensor) else type(cw).__name__
@@ -173,14 +177,31 @@ def _read_losses(pending: list[torch.Tensor], world: int) -> list[float]:
     return values.tolist()
 
 
+def _kept(path: Path | None, epoch: int) -> str:
+    """What a diverged run leaves: only checkpoints of finite weights are ever written."""
+    return (f"the last good checkpoint {path} (epoch {epoch}) is kept" if path is not None and path.exists()
+            else "no checkpoint was written")
+
+
 def _check_finite(values: list[float], epoch: int, first_step: int, steps: int, path: Path | None,
                   lr: float) -> None:
     for i, v in enumerate(values):
         if not math.isfinite(v):
-            kept = (f"the last good checkpoint {path} (epoch {epoch}) is kept" if path is not None and path.exists()
-                    else "no checkpoint was written")
             raise TrainingDiverged(f"fit: loss is {v} at epoch {epoch + 1}, step {first_step + i + 1} of {steps}; "
-                                   f"training stopped ({kept}). Lower the learning rate (lr={lr:g}).")
+                                   f"training stopped ({_kept(path, epoch)}). Lower the learning rate (lr={lr:g}).")
+
+
+def _check_epoch(model: torch.nn.Module, val_loss: float | None, epoch: int, path: Path | None, lr: float) -> None:
+    """TrainingDiverged when an epoch ends with NaN or infinite weights or validation loss: it is not saved."""
+    floats = [t.detach() for t in model.state_dict().values() if t.is_floating_point()]
+    if floats and not bool(torch.stack([torch.isfinite(t).all() for t in floats]).all()):  # one device sync
+        what = "weights are NaN or infinite"
+    elif val_loss is not None and not math.isfinite(val_loss):
+        what = f"validation loss is {val_loss}"
+    else:
+        return
+    raise TrainingDiverged(f"fit: the {what} after epoch {epoch + 1}; training stopped "
+                           f"({_kept(path, epoch)}). Lower the learning rate (lr={lr:g}).")
 
 
 def fit(model: torch.nn.Module, train_set: Any, val_set: Any = None, cfg: TrainConfig | None = None,
@@ -285,6 +306,8 @@ def fit(model: torch.nn.Module, train_set: Any, val_set: Any = None, cfg: TrainC
             bar.set_postfix(loss=f"{history.train_loss[-1]:.4g}", val_loss=f"{val_loss:.4g}",
                             val_rmse_ab=f"{val_rmse:.3g}")
         bar.close()
+        _check_epoch(model, history.val_loss[-1] if val_images is not None else None, epoch, path,
+                     opt.param_groups[0]["lr"])
         if path is not None and rank == 0:
             save_checkpoint(path, checkpoint_state(model, opt, scaler, epoch + 1, history, cfg, shuffle_gen,
                                                    images, dataset))

@@ -231,3 +231,133 @@ def test_check_points_takes_huge_integers_without_overflow():
         check_points([(10 ** 400, 0, (1, 1))], 8)
     with pytest.raises(ValueError, match="point 0: expected a colour"):
         check_points([(0, 0, (10 ** 400, 1))], 8)
+
+
+# ---------------------------------------------------------------- training arguments, divergence
+
+@pytest.mark.parametrize("flag, value, words", [
+    ("--epochs", "0", "expected an int >= 1, got 0"), ("--batch-size", "0", "expected an int >= 1, got 0"),
+    ("--size", "0", "expected an int in [1, 2048], got 0"), ("--epochs", "-3", "expected an int >= 1, got -3"),
+    ("--width", "nan", "expected a number in (0, 4], got nan"), ("--lr", "inf", "expected a number in (0, 1e+06], got inf"),
+    ("--prior-sigma", "1e-200", "expected 0 or a number in [1, 25] ab units"), ("--lam", "2", "expected a number in [0, 1], got 2"),
+])
+def test_train_refuses_zero_negative_and_non_finite_arguments(tmp_path, capsys, monkeypatch, flag, value, words):
+    monkeypatch.setattr(train_cli, "fit", lambda *a, **k: pytest.fail("training started"))
+    with pytest.raises(SystemExit) as done:
+        train_module.main(["--model", "compact_classifier", f"{flag}={value}", "--no-progress"])
+    assert done.value.code == 2
+    _one_line_error(capsys, f"argument {flag}: {words}")
+
+
+@pytest.mark.parametrize("validate", [False, True])
+def test_a_diverging_run_never_writes_non_finite_weights(tmp_path, validate):
+    from colorkit.models import build_model
+
+    torch.manual_seed(0)
+    path = tmp_path / "run.pt"
+    images = torch.randint(0, 256, (8, 3, 32, 32), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    why = (r"the validation loss is nan after epoch 1; training stopped \(no checkpoint was written\)" if validate
+           else rf"the weights are NaN or infinite after epoch 2; training stopped \(the last good checkpoint {path} "
+                r"\(epoch 1\) is kept\)")
+    with pytest.raises(TrainingDiverged, match=why):
+        fit(build_model("compact_classifier", width=0.125), images, images[:4] if validate else None,
+            TrainConfig(epochs=3, batch_size=8, lr=1e6, checkpoint=path), device="cpu", progress=False)
+    if validate:
+        assert not path.exists()
+    else:
+        state = load_checkpoint(path)
+        assert state["epoch"] == 1 and all(torch.isfinite(v).all() for v in state["model"].values()
+                                           if v.is_floating_point())
+    with pytest.raises(ValueError, match="lr must be a finite number > 0, got inf"):
+        TrainConfig(lr=float("inf"))
+
+
+def test_resuming_a_checkpoint_with_non_finite_weights_is_refused(checkpoint, tmp_path):
+    from colorkit.checkpoint import save_checkpoint
+    from colorkit.models import build_model
+
+    state = load_checkpoint(checkpoint)
+    bad = save_checkpoint(tmp_path / "nan.pt", {**state, "model": {k: torch.full_like(v, float("nan"))
+                                                                   if v.is_floating_point() else v
+                                                                   for k, v in state["model"].items()}})
+    images = torch.randint(0, 256, (8, 3, 32, 32), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    with pytest.raises(ValueError, match=r"cannot resume from .*nan.pt: it holds non-finite weights"):
+        fit(build_model("compact_classifier", width=0.125), ImageSet(images, None, [], "noise", "tests"), None,
+            TrainConfig(epochs=2, batch_size=8, checkpoint=bad, profile="smoke"), device="cpu", progress=False)
+
+
+# ---------------------------------------------------------------- photos without colour, priors
+
+def test_black_and_white_photos_make_no_prior_and_no_rebalanced_model(tmp_path, capsys):
+    bw = tmp_path / "bw"
+    for i in range(4):
+        _photo(bw / f"p{i}.png", h=48, w=48, seed=i, grey=True)
+    assert cli.main(["prior", str(bw), "-o", str(tmp_path / "prior.npy")]) == 2
+    _one_line_error(capsys, f"the 4 photo(s) in {bw} are black-and-white: 100.00% of their pixels have |a| and |b| "
+                    "below 5 Lab units (98% or more counts as no colour)")
+    assert not (tmp_path / "prior.npy").exists()
+    common = ["--model", "compact_classifier", "--data", str(bw), "--size", "16", "--epochs", "1", "--no-progress",
+              "--checkpoint", str(tmp_path / "c.pt")]
+    assert train_module.main([*common, "--loss", "rebalanced", "--prior", "own"]) == 2
+    _one_line_error(capsys, "--data: the training photos of photos in", "are black-and-white")
+    assert not (tmp_path / "c.pt").exists()
+    assert train_module.main(common) == 0  # another loss: trained, but not without a word
+    assert "python -m colorkit.train: warning: --data: the training photos of photos in" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("sigma", ["inf", "1e-200", "0.5", "-1", "nan"])
+def test_prior_sigma_out_of_range_writes_nothing(tmp_path, capsys, sigma):
+    photo = _photo(tmp_path / "in" / "cat.png")
+    out = tmp_path / "prior.npy"
+    assert cli.main(["prior", str(photo), "-o", str(out), "--plot", str(tmp_path / "p.png"), "--sigma", sigma]) == 2
+    _one_line_error(capsys, "--sigma: sigma must be 0 (no smoothing) or between 1 and 25 ab units")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in"]
+
+
+def test_smooth_prior_refuses_a_sigma_that_gives_nan():
+    from colorkit.rebalance import smooth_prior
+
+    with pytest.raises(ValueError, match="smooth_prior: sigma must be between 1 and 25"):
+        smooth_prior(torch.full((313,), 1 / 313, dtype=torch.float64), 1e-200)
+
+
+def test_prior_plot_with_an_unknown_type_writes_nothing(tmp_path, capsys):
+    photo = _photo(tmp_path / "in" / "cat.png")
+    assert cli.main(["prior", str(photo), "-o", str(tmp_path / "x.npy"), "--plot", str(tmp_path / "x.txt")]) == 2
+    _one_line_error(capsys, f"--plot {tmp_path / 'x.txt'}: expected an image file name ending in one of", ".png")
+    assert not (tmp_path / "x.npy").exists() and not (tmp_path / "x.txt").exists()
+
+
+def _prior_arg_error(tmp_path, capsys, prior: str, *needles: str) -> None:
+    argv = ["--model", "compact_classifier", "--data", str(tmp_path / "photos"), "--size", "16", "--epochs", "1",
+            "--loss", "rebalanced", "--prior", prior, "--no-progress"]
+    assert train_module.main(argv) == 2
+    _one_line_error(capsys, *needles)
+
+
+@pytest.mark.parametrize("case", ["/dev/zero", "folder", "structured", "ints", "nan", "negative"])
+def test_prior_files_are_checked_with_one_line_errors(tmp_path, capsys, monkeypatch, case):
+    monkeypatch.setattr(train_cli, "fit", lambda *a, **k: pytest.fail("training started"))
+    for i in range(2):
+        _photo(tmp_path / "photos" / f"p{i}.png", h=32, w=32, seed=i)
+    arrays = {"structured": np.zeros(313, dtype=[("p", "f8"), ("q", "i4")]), "ints": np.ones(313, dtype=np.int64),
+              "nan": np.full(313, np.nan), "negative": np.r_[-1.0, np.full(312, 2 / 312)]}
+    if case in arrays:
+        path = tmp_path / f"{case}.npy"
+        np.save(path, arrays[case])
+    else:
+        path = Path("/dev/zero") if case == "/dev/zero" else tmp_path / "photos"
+    why = {"/dev/zero": "which is not a regular file", "folder": "which is a folder",
+           "structured": "holds dtype [('p', '<f8'), ('q', '<i4')], expected a plain float array of shape (313,)",
+           "ints": "holds dtype int64, expected a plain float array", "nan": "is not a probability vector",
+           "negative": "is not a probability vector"}[case]
+    _prior_arg_error(tmp_path, capsys, str(path), str(path), why)
+
+
+def test_an_empty_test_folder_is_named(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(train_cli, "fit", lambda *a, **k: pytest.fail("training started"))
+    _photo(tmp_path / "photos" / "train" / "a.png", h=32, w=32)
+    (tmp_path / "photos" / "test").mkdir()
+    assert train_module.main(["--model", "compact_classifier", "--data", str(tmp_path / "photos"), "--size", "16",
+                              "--no-progress"]) == 2
+    _one_line_error(capsys, f"no image files (", f"in {tmp_path / 'photos' / 'test'} (with train/ and test/ both")
