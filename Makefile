@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 # run's, so only the cells tagged nbval-check-output (the same at every profile and on any data) are compared.
 PYTEST_ARGS ?= -q --nbval-lax --nbval-current-env --nbval-cell-timeout=600
 
-.PHONY: setup reproduce test lab clean pretrained gpu-check
+.PHONY: setup reproduce test lab clean pretrained reference effects gpu-check
 
 $(VENV)/.installed: pyproject.toml
 	@echo "==> creating $(VENV) and installing colorkit with its pinned dependencies (torch is large: a few minutes)"
@@ -32,6 +32,16 @@ pretrained: setup  ## retrain the pretrained models shipped in colorkit/weights 
 	$(PY) -m colorkit.pretrained_train classifier --data $(DATA)
 	$(PY) -m colorkit.pretrained_train regressor --data $(DATA)
 	$(PY) -m colorkit.pretrained_train hints --data $(DATA)
+
+# The reference models of the effects table (issue 17), then the shipped colorizers judged again by the new judges.
+# Judges first: every colorizer's card is judged by both. Resumes from runs/pretrained/ when run again.
+REFERENCES := chroma_judge judge classifier_unbalanced regressor_l1 mlp gan transfer vehicles_general vehicles_own
+reference: setup  ## train the reference models of the effects table (several hours on 2 CPU cores)
+	for name in $(REFERENCES); do $(PY) -m colorkit.pretrained_train $$name --data $(DATA) || exit 1; done
+	for name in classifier regressor hints; do $(PY) -m colorkit.pretrained_train $$name --recard --data $(DATA) || exit 1; done
+
+effects: setup  ## the effects table: each seed's claim on the reference models, 10,000 test images
+	$(PY) -m colorkit effects --data $(DATA) --out runs/effects
 
 # On a lent GPU (one command, <= 8 minutes on an H200): GPU benchmarks + the pretrained recipes, all under runs/gpu-check/.
 gpu-check:

@@ -163,7 +163,7 @@ def pick_judge(source: str, test_set: ImageSet, vgg: VGG, device: torch.device |
         except PretrainedMissing as exc:
             return vgg, f"{exc}; the VGG trained here judges instead"
         if list(test_set.classes) == card["classes"]:
-            acc = card["metrics"]["test_top1_flip_tta"]
+            acc = card["metrics"]["test_top1"]
             return judge, (f"judge: the kit's pretrained AirNet ({card['parameters'] / 1e6:.1f} M parameters, "
                            f"{acc:.1%} on the {card['test_data']}); independent of every colorizer judged here")
         why = f"the test images' classes are not CIFAR-10's ({', '.join(test_set.classes[:3])}, ...)"

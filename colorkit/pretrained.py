@@ -21,10 +21,11 @@ import torch.nn as nn
 from .checkpoint import load_checkpoint, save_checkpoint
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
-# The models the kit ships, in the order `make pretrained` trains them (the classifier is judged by the judge).
-NAMES = ("judge", "classifier", "regressor", "hints")
-# Reference models (issue 17): one per seed comparison, same loader; shipped once trained (make reference).
-REFERENCE_NAMES = ("chroma_judge", "classifier_unbalanced", "regressor_l1", "mlp", "gan", "transfer")
+# The models the kit ships: the judges, the four of `make pretrained`, and the reference models of the effects
+# table (`make reference`, colorkit/effects.py), each differing from a shipped one in what its seed compares.
+NAMES = ("judge", "chroma_judge", "classifier", "regressor", "hints", "classifier_unbalanced", "regressor_l1", "mlp",
+         "gan", "transfer", "vehicles_general", "vehicles_own")
+JUDGES = ("judge", "chroma_judge")
 STORAGE_DTYPE = torch.bfloat16  # half the bytes of float32; the weights are loaded back as float32
 
 
@@ -49,8 +50,8 @@ def sha256_file(path: str | os.PathLike) -> str:
 
 def read_card(name: str, folder: str | os.PathLike | None = None) -> dict[str, Any]:
     """The model card of a pretrained model (a dict read from NAME.json)."""
-    if name not in NAMES + REFERENCE_NAMES:
-        raise ValueError(f"load_pretrained: unknown model {name!r}; valid names: {', '.join(NAMES + REFERENCE_NAMES)}")
+    if name not in NAMES:
+        raise ValueError(f"load_pretrained: unknown model {name!r}; valid names: {', '.join(NAMES)}")
     pt, card = weights_path(name, folder)
     if not card.is_file() or not pt.is_file():
         raise PretrainedMissing(f"pretrained model {name!r} is not in {pt.parent} (expected {pt.name} and "

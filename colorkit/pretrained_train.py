@@ -6,6 +6,8 @@ command is run again (a stopped session loses at most one epoch). `make pretrain
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import platform
 import subprocess
 import sys
@@ -16,55 +18,7 @@ from typing import Any
 import torch
 
 from .pretrained import WEIGHTS_DIR, export_pretrained, load_pretrained
-
-T_ANNEALED = 0.38  # Zhang et al.'s annealed-mean temperature, used for every colorizer metric on the cards
-RECIPES: dict[str, dict[str, Any]] = {
-    # The judge (notebook 06, and anyone scoring images): an airbench-style net (models/airnet.py), ~2 M parameters.
-    # batch 512 and a one-cycle lr peaking at 0.4: large steps early, annealed to 0 (SGD-Nesterov, momentum 0.9);
-    # label smoothing 0.2 and 2-pixel translations + flips: the regularisers that let ~16 epochs reach > 90 %.
-    # Second recipe (issue 17, aim 93 %): wider blocks (128, 384, 384; 4.6 M parameters) for the capacity the first
-    # one lacked (89.8 %), an exponential moving average of the weights (decay 0.99 per step, about one epoch's
-    # worth) for a smoother end point, and flip + 1-pixel-translation test-time augmentation (tta 2).
-    "judge": dict(kind="judge", epochs=18, batch_size=512, lr=0.4, warmup=0.2, weight_decay=5e-4,
-                  label_smoothing=0.2, crop_padding=2, widths=(128, 384, 384), inputs="rgb", ema=0.99, tta=2),
-    # The sharp judge (issue 17): the same kind of net looking only at Lab a, b, so a grayscale image (ab = 0)
-    # tells it nothing; narrower (64, 128, 128): colour maps carry less detail than RGB, and the budget is 64 MB.
-    "chroma_judge": dict(kind="judge", epochs=16, batch_size=512, lr=0.4, warmup=0.2, weight_decay=5e-4,
-                         label_smoothing=0.2, crop_padding=2, widths=(64, 128, 128), inputs="ab", ema=0.99, tta=2),
-    # The hero colorizer: Zhang's simplified net at half width (3.9 M parameters; bf16-friendly 8x8+ maps at 32 px),
-    # 313-bin classification with class rebalancing on the training set's prior smoothed with sigma 5, lambda 0.5
-    # (Zhang et al.); Adam at 1e-3 (Zhang's 3.16e-5 is tuned for ImageNet's 450k-step schedule), flips + crops.
-    "classifier": dict(kind="colorizer", model="zhang_simplified", head="classify", width=0.5, epochs=12,
-                       batch_size=128, lr=1e-3, loss="rebalanced", prior_sigma=5.0, lam=0.5),
-    # The same body with an L2 regression head (tanh to Lab units): the averaging problem, on one network.
-    # 6 epochs: a regressor's colours stop changing early (it converges to the conditional mean); CPU time is scarce.
-    "regressor": dict(kind="colorizer", model="zhang_simplified", head="tanh", width=0.5, epochs=6,
-                      batch_size=128, lr=1e-3, loss="l2"),
-    # User-guided colorization (Zhang et al. 2017): L + simulated ab hints + mask in, the classifier's recipe otherwise;
-    # width 0.4 (2.5 M parameters, 5 MB) keeps the four shipped models inside the 25 MB budget.
-    "hints": dict(kind="colorizer", model="zhang_hints", head="classify", width=0.4, epochs=10,
-                  batch_size=128, lr=1e-3, loss="rebalanced", prior_sigma=5.0, lam=0.5),
-    # ---- reference models (issue 17): each differs from a shipped one in exactly the thing its seed compares.
-    # Seed 001's rebalancing: the classifier's recipe with plain soft-encoded cross-entropy (no class weights).
-    "classifier_unbalanced": dict(kind="colorizer", model="zhang_simplified", head="classify", width=0.5, epochs=12,
-                                  batch_size=128, lr=1e-3, loss="ce"),
-    # Seed 003's L1 vs L2: the regressor's net and schedule, L1 loss; also the GAN's generator trained alone.
-    "regressor_l1": dict(kind="colorizer", model="zhang_simplified", head="tanh", width=0.5, epochs=6,
-                         batch_size=128, lr=1e-3, loss="l1"),
-    # Seed 002's baseline: a perceptron on each pixel's 7 x 7 patch of L (no features beyond local lightness),
-    # L2 like the regressor it is compared with; 41 k parameters, so it flattens within a few epochs.
-    "mlp": dict(kind="colorizer", model="mlp", head="tanh", width=1.0, epochs=6, batch_size=128, lr=1e-3, loss="l2"),
-    # Seed 003's conditional GAN: regressor_l1's generator (same net, same L1 weight 100 as pix2pix) plus an
-    # adversarial term from a PatchGAN on (L, ab). The objective is the one a pilot found best here (card: pilot).
-    # Seed 004's transfer colorizer: the conv blocks of an image classifier trained here (VGG-11 at half width on
-    # colour CIFAR-10: 'backbone_*'; never a judge, which must not grade its own features) as the encoder of a
-    # 313-bin classifier decoded at H/4, with classifier_unbalanced's loss so the two differ only in the encoder.
-    "transfer": dict(kind="transfer", model="vgg_transfer", head="classify", cfg="vgg11", width=0.5, pools=3,
-                     output_stride=4, epochs=8, batch_size=128, lr=1e-3, loss="ce", backbone_epochs=10,
-                     backbone_lr=0.1, backbone_batch_size=256),
-    "gan": dict(kind="gan", variant="lsgan", model="zhang_simplified", width=0.5, epochs=8, batch_size=128,
-                lambda_l1=100.0, disc_width=0.5),
-}
+from .recipes import RECIPES, T_ANNEALED
 
 
 def _git_commit() -> str | None:
@@ -149,7 +103,8 @@ def train_transfer(name: str, train_set, test_set, recipe: dict[str, Any], epoch
 
 
 def train_colorizer(name: str, train_set, test_set, recipe: dict[str, Any], epochs: int, work: Path,
-                    device: torch.device, judge_folder: Path | None, model: torch.nn.Module | None = None):
+                    device: torch.device, judge_folder: Path | None, model: torch.nn.Module | None = None,
+                    prior_set=None):
     """Train (or resume) a colorizer with colorkit.train.fit; evaluate it and judge it; returns (model, spec, card)."""
     from .models import build_model
     from .rebalance import class_weights, empirical_prior
@@ -160,7 +115,8 @@ def train_colorizer(name: str, train_set, test_set, recipe: dict[str, Any], epoc
         model = build_model(recipe["model"], head=recipe["head"], width=recipe["width"])
     weights = None
     if recipe["loss"] == "rebalanced":
-        weights = class_weights(empirical_prior(train_set), lam=recipe["lam"], sigma=recipe["prior_sigma"]).float()
+        prior = empirical_prior(prior_set if prior_set is not None else train_set)
+        weights = class_weights(prior, lam=recipe["lam"], sigma=recipe["prior_sigma"]).float()
     cfg = TrainConfig(epochs=epochs, batch_size=recipe["batch_size"], optimizer="adam", lr=recipe["lr"],
                       loss=recipe["loss"], class_weights=weights, augment=True, checkpoint=work / f"{name}.pt",
                       profile="pretrained")
@@ -179,7 +135,8 @@ def train_colorizer(name: str, train_set, test_set, recipe: dict[str, Any], epoc
     card = {"task": task,
             "wall_time_s": sum(history.epoch_seconds), "metrics": metrics,
             "headline": {k: metrics[k] for k in ("colorfulness", "colorfulness_true", "rmse_ab", "judge_gap_recovered",
-                                                 "psnr_0_hints", "psnr_10_hints") if k in metrics},
+                                                 "chroma_judge_gap_recovered", "psnr_0_hints", "psnr_10_hints")
+                         if k in metrics},
             "history": {"train_loss": history.train_loss, "val_loss": history.val_loss,
                         "val_rmse_ab": history.val_rmse_ab, "images_per_second": history.images_per_second}}
     return model, dict(model.spec), card
@@ -207,26 +164,55 @@ def train_gan_model(name: str, train_set, test_set, recipe: dict[str, Any], epoc
 
 def evaluate_colorizer_card(model: torch.nn.Module, test_set, device: torch.device,
                             judge_folder: Path | None) -> dict[str, float]:
-    """Test metrics at T = 0.38 (annealed mean): RMSE ab, PSNR, SSIM, AuC, colourfulness; judged by the judge."""
+    """Test metrics at T = 0.38 (annealed mean): RMSE ab, PSNR, SSIM, AuC, colourfulness; judged by the judges."""
     from .metrics import evaluate_colorizer
+    from .targets import predict_ab
+
+    model.eval()
+    metrics = evaluate_colorizer(lambda L: predict_ab(model, L, T=T_ANNEALED), test_set, device=device)
+    return {**metrics, **judge_metrics(model, test_set, device, judge_folder)}
+
+
+def judge_metrics(model: torch.nn.Module, test_set, device: torch.device, judge_folder: Path | None) -> dict:
+    """Top-1 of each shipped judge on grayscale, this colorizer's colours (T = 0.38) and the truth; the gap recovered."""
+    from .judge import judge_colorizers
     from .pretrained import PretrainedMissing
     from .targets import predict_ab
 
     model.eval()
     predict = lambda L: predict_ab(model, L, T=T_ANNEALED)  # noqa: E731
-    metrics = evaluate_colorizer(predict, test_set, device=device)
-    try:
-        judge, _ = load_pretrained("judge", device=device, folder=judge_folder)
-    except PretrainedMissing:
-        return metrics
-    from .judge import judge_colorizers
-
-    rows = {r["name"]: r["top1"] for r in judge_colorizers(judge, test_set, {"colorized": predict}, tta=True)}
-    gap = rows["ground_truth"] - rows["grayscale"]
-    metrics.update({"judge_top1_grayscale": rows["grayscale"], "judge_top1_colorized": rows["colorized"],
-                    "judge_top1_ground_truth": rows["ground_truth"],
-                    "judge_gap_recovered": (rows["colorized"] - rows["grayscale"]) / gap if gap > 0 else None})
+    metrics: dict[str, Any] = {}
+    for name, prefix in (("judge", "judge"), ("chroma_judge", "chroma_judge")):
+        try:
+            judge, card = load_pretrained(name, device=device, folder=judge_folder)
+        except PretrainedMissing:
+            continue
+        rows = {r["name"]: r["top1"] for r in judge_colorizers(judge, test_set, {"colorized": predict}, tta=True)}
+        gap = rows["ground_truth"] - rows["grayscale"]
+        metrics.update({f"{prefix}_top1_grayscale": rows["grayscale"], f"{prefix}_top1_colorized": rows["colorized"],
+                        f"{prefix}_top1_ground_truth": rows["ground_truth"], f"{prefix}_sha256": card["sha256"],
+                        f"{prefix}_gap_recovered": (rows["colorized"] - rows["grayscale"]) / gap if gap > 0 else None})
     return metrics
+
+
+def recard(name: str, test_set, device: torch.device, folder: Path) -> dict[str, Any]:
+    """Judge a shipped colorizer again with the judges shipped now; rewrite its card (weights and sha256 unchanged)."""
+    from .pretrained import weights_path
+
+    model, card = load_pretrained(name, device=device, folder=folder)
+    if not hasattr(model, "output_kind"):
+        raise ValueError(f"--recard {name}: not a colorizer; retrain a judge with its recipe instead")
+    stale = [k for k in card["metrics"] if k.startswith(("judge_", "chroma_judge_"))]
+    metrics = {k: v for k, v in card["metrics"].items() if k not in stale}
+    metrics.update(judge_metrics(model, test_set, device, folder))
+    card.update(metrics=metrics, judged_on=time.strftime("%Y-%m-%d", time.gmtime()))
+    card["headline"] = {**{k: metrics.get(k, v) for k, v in card["headline"].items()},
+                        **{k: metrics[k] for k in ("judge_gap_recovered", "chroma_judge_gap_recovered") if k in metrics}}
+    path = weights_path(name, folder)[1]
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(card, indent=2) + "\n")
+    os.replace(tmp, path)
+    return card
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -241,6 +227,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--test-limit", type=int, default=None, help="test images (default: all 10,000)")
     p.add_argument("--epochs", type=int, default=None, help="default: the recipe's")
     p.add_argument("--device", default=None)
+    p.add_argument("--recard", action="store_true",
+                   help="train nothing: judge the shipped colorizer NAME again with the judges shipped now")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="change one recipe field for a pilot run (e.g. --set variant=dcgan); recorded in the card")
     return p
@@ -283,9 +271,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         train_set = load_dataset(args.data, "train", limit=args.limit)
         test_set = load_dataset(args.data, "test", limit=args.test_limit)
+        general_set = train_set  # the prior of every class, for recipes with prior="general"
+        if "classes" in recipe:
+            train_set, test_set = (d.select_classes(list(recipe["classes"])) for d in (train_set, test_set))
     except (ValueError, FileNotFoundError) as exc:
         print(f"pretrained_train: error: {exc}", file=sys.stderr)
         return 2
+    if args.recard:
+        card = recard(args.name, test_set, device, out)
+        print(f"{args.name}: card re-judged; headline {card['headline']}", flush=True)
+        return 0
     started = time.time()
     if recipe["kind"] == "judge":
         model, spec, card = train_judge_model(args.name, train_set, test_set, recipe, epochs, work, device)
@@ -294,7 +289,8 @@ def main(argv: list[str] | None = None) -> int:
     elif recipe["kind"] == "gan":
         model, spec, card = train_gan_model(args.name, train_set, test_set, recipe, epochs, work, device, out)
     else:
-        model, spec, card = train_colorizer(args.name, train_set, test_set, recipe, epochs, work, device, out)
+        model, spec, card = train_colorizer(args.name, train_set, test_set, recipe, epochs, work, device, out,
+                                            prior_set=general_set if recipe.get("prior") == "general" else None)
     data_arg = Path(args.data).name if args.data not in ("auto", "cifar10", "embedded") else args.data
     command = f"python -m colorkit.pretrained_train {args.name} --data {data_arg}"
     command += "".join(f" --{k.replace('_', '-')} {v}" for k, v in (("limit", args.limit),
