@@ -35,10 +35,10 @@ pretrained: setup  ## retrain the pretrained models shipped in colorkit/weights 
 
 # The reference models of the effects table (issue 17), then the shipped colorizers judged again by the new judges.
 # Judges first: every colorizer's card is judged by both. Resumes from runs/pretrained/ when run again.
-REFERENCES := chroma_judge judge classifier_unbalanced regressor_l1 mlp gan transfer vehicles_general vehicles_own
+REFERENCES := chroma_judge classifier_unbalanced regressor_l1 mlp gan transfer vehicles_own vehicles_general
 reference: setup  ## train the reference models of the effects table (several hours on 2 CPU cores)
 	for name in $(REFERENCES); do $(PY) -m colorkit.pretrained_train $$name --data $(DATA) || exit 1; done
-	for name in classifier regressor hints; do $(PY) -m colorkit.pretrained_train $$name --recard --data $(DATA) || exit 1; done
+	for name in judge classifier regressor hints; do $(PY) -m colorkit.pretrained_train $$name --recard --data $(DATA) || exit 1; done
 
 effects: setup  ## the effects table: each seed's claim on the reference models, 10,000 test images
 	$(PY) -m colorkit effects --data $(DATA) --out runs/effects

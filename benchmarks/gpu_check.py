@@ -2,7 +2,8 @@
 
 Runs, each bounded and logged, writing under one folder (default runs/gpu-check/):
   1. the GPU benchmarks: bench_models (Zhang nets, fp32/bf16, NCHW/channels_last), bench_targets, bench_judge;
-  2. the pretrained recipes (judge, classifier, regressor, hints) on the GPU, their weights and cards in OUT/weights/;
+  2. every shipped model's recipe (colorkit.recipes) for one epoch on the GPU: its time per epoch there, and cards
+     in OUT/weights/ (the whole recipes do not fit a lent device's 15 minutes: 12 recipes, 25 s each);
   3. summary.json: each step's command, seconds, exit status and the last lines it printed.
 
     python benchmarks/gpu_check.py --data cifar10-jpeg.tar.gz               # on the device (make gpu-check)
@@ -32,9 +33,12 @@ def steps(data: str, out: Path, device: str, tiny: bool) -> list[tuple[str, list
               + (["--n-images", "64", "--repeats", "1"] if tiny else []), 45),
              ("bench_judge", py + ["benchmarks/bench_judge.py", "--device", device] + (["--quick"] if tiny else []),
               45)]
+    from colorkit.recipes import RECIPES
+
+    size = size or ["--epochs", "1"]
     train = [(f"pretrained_{name}", py + ["-m", "colorkit.pretrained_train", name, "--data", data, "--device", device,
-                                          "--work", str(out / "work"), "--out", str(out / "weights")] + size, 80)
-             for name in ("judge", "classifier", "regressor", "hints")]
+                                          "--work", str(out / "work"), "--out", str(out / "weights")] + size, 25)
+             for name in RECIPES]
     return bench + train
 
 

@@ -196,23 +196,45 @@ def judge_metrics(model: torch.nn.Module, test_set, device: torch.device, judge_
 
 
 def recard(name: str, test_set, device: torch.device, folder: Path) -> dict[str, Any]:
-    """Judge a shipped colorizer again with the judges shipped now; rewrite its card (weights and sha256 unchanged)."""
-    from .pretrained import weights_path
-
+    """Judge a shipped model again (a colorizer by the judges shipped now, a judge with its recipe's TTA); rewrite
+    its card (weights and sha256 unchanged)."""
     model, card = load_pretrained(name, device=device, folder=folder)
     if not hasattr(model, "output_kind"):
-        raise ValueError(f"--recard {name}: not a colorizer; retrain a judge with its recipe instead")
+        return _recard_judge(name, model, card, test_set, folder)
     stale = [k for k in card["metrics"] if k.startswith(("judge_", "chroma_judge_"))]
     metrics = {k: v for k, v in card["metrics"].items() if k not in stale}
     metrics.update(judge_metrics(model, test_set, device, folder))
     card.update(metrics=metrics, judged_on=time.strftime("%Y-%m-%d", time.gmtime()))
     card["headline"] = {**{k: metrics.get(k, v) for k, v in card["headline"].items()},
                         **{k: metrics[k] for k in ("judge_gap_recovered", "chroma_judge_gap_recovered") if k in metrics}}
+    _write_card(name, card, folder)
+    return card
+
+
+def _recard_judge(name: str, model: torch.nn.Module, card: dict[str, Any], test_set, folder: Path) -> dict[str, Any]:
+    """Measure a shipped judge again with its recipe's test-time augmentation; rewrite its card."""
+    from .judge import judge_images
+
+    tta = RECIPES[name]["tta"]
+    x, y = test_set.images, test_set.labels
+    top1 = judge_images(model, x, y, tta=tta)["top1"]
+    gray = judge_images(model, _grayscale(x), y, tta=tta)["top1"]
+    card["metrics"] = {**{k: v for k, v in card["metrics"].items() if not k.startswith("test_top1")},
+                       "test_top1": top1, "tta": tta, "test_top1_grayscale": gray,
+                       **({"test_top1_at_training": card["metrics"]["test_top1_flip_tta"]}
+                          if "test_top1_flip_tta" in card["metrics"] else {})}
+    card.update(headline={"top1": top1, "top1_grayscale": gray}, judged_on=time.strftime("%Y-%m-%d", time.gmtime()))
+    _write_card(name, card, folder)
+    return card
+
+
+def _write_card(name: str, card: dict[str, Any], folder: Path) -> None:
+    from .pretrained import weights_path
+
     path = weights_path(name, folder)[1]
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(card, indent=2) + "\n")
     os.replace(tmp, path)
-    return card
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -228,7 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=None, help="default: the recipe's")
     p.add_argument("--device", default=None)
     p.add_argument("--recard", action="store_true",
-                   help="train nothing: judge the shipped colorizer NAME again with the judges shipped now")
+                   help="train nothing: measure the shipped model NAME again (colorizers: with the judges shipped now)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="change one recipe field for a pilot run (e.g. --set variant=dcgan); recorded in the card")
     return p

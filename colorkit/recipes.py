@@ -13,11 +13,11 @@ RECIPES: dict[str, dict[str, Any]] = {
     # The judge (notebook 06, and anyone scoring images): an airbench-style net (models/airnet.py), ~2 M parameters.
     # batch 512 and a one-cycle lr peaking at 0.4: large steps early, annealed to 0 (SGD-Nesterov, momentum 0.9);
     # label smoothing 0.2 and 2-pixel translations + flips: the regularisers that let ~16 epochs reach > 90 %.
-    # Second recipe (issue 17, aim 93 %): wider blocks (128, 384, 384; 4.6 M parameters) for the capacity the first
-    # one lacked (89.8 %), an exponential moving average of the weights (decay 0.99 per step, about one epoch's
-    # worth) for a smoother end point, and flip + 1-pixel-translation test-time augmentation (tta 2).
-    "judge": dict(kind="judge", epochs=18, batch_size=512, lr=0.4, warmup=0.2, weight_decay=5e-4,
-                  label_smoothing=0.2, crop_padding=2, widths=(128, 384, 384), inputs="rgb", ema=0.99, tta=2),
+    # Issue 17 asked for 93 % and a second recipe (wider blocks, EMA, translate TTA) is written down in
+    # JudgeConfig, but on this 2-core CPU a (128, 384, 384) net needs ~10 min an epoch: not retrained yet (README).
+    # tta 2 only changes the evaluation: flip + 1-pixel translations (after the flip-TTA fix, README).
+    "judge": dict(kind="judge", epochs=16, batch_size=512, lr=0.4, warmup=0.2, weight_decay=5e-4,
+                  label_smoothing=0.2, crop_padding=2, widths=(64, 256, 256), inputs="rgb", ema=0.0, tta=2),
     # The sharp judge (issue 17): the same kind of net looking only at Lab a, b, so a grayscale image (ab = 0)
     # tells it nothing; narrower (64, 128, 128): colour maps carry less detail than RGB, and the budget is 64 MB.
     "chroma_judge": dict(kind="judge", epochs=16, batch_size=512, lr=0.4, warmup=0.2, weight_decay=5e-4,
