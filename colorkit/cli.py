@@ -8,6 +8,7 @@ import sys
 from ._checks import int_arg
 from .data.photos import DEFAULT_MAX_PIXELS
 from .profiles import PROFILES
+from .quantize import DEFAULT_T
 
 
 def _parse_parameter(text: str) -> tuple[str, object]:
@@ -77,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     colorize.add_argument("--model", default="classifier", metavar="CHECKPOINT",
                           help="a checkpoint written by training, or a pretrained model shipped with the kit: "
                           "'classifier' (default) or 'regressor' (see `colorkit pretrained`)")
-    colorize.add_argument("--temperature", type=float, default=0.38, help="annealed-mean T (classifiers only)")
+    colorize.add_argument("--temperature", type=float, default=DEFAULT_T, help="annealed-mean T (classifiers only)")
     colorize.add_argument("--device", default=None, help="cuda, cpu, ... (default: CUDA when available)")
     colorize.add_argument("--batch-size", type=int_arg(), default=16, help="photos colorized at once (16)")
     colorize.add_argument("--size", type=int_arg(), default=None,

@@ -15,13 +15,13 @@ from .data import ImageSet
 from .device import default_device
 from .judge import judge_colorizers, with_seed_004
 from .models.vgg import VGG, imagenet_weights_path
+from .quantize import DEFAULT_T
 
 if TYPE_CHECKING:
     from .experiment import Experiment
     from .notebook import NotebookRun
 
 
-DEFAULT_T = 0.38  # the annealed-mean temperature run_experiment decodes classifiers with unless told otherwise
 # Our checkpoints (experiment names slugified) that stand for seed 004's models, in order of preference:
 # notebook 02's sigmoid-head L2 CNN and notebook 03's soft-CE classifier, else notebook 06's own stand-ins.
 SEED_004_CANDIDATES: dict[str, tuple[str, ...]] = {
@@ -107,10 +107,10 @@ def default_decoding(name: str) -> str:
     return "mode" if "mode" in words else "mean" if "mean" in words else "annealed"
 
 
-def decodings(model: nn.Module, name: str, space: str = "lab", temperatures: tuple[float, ...] = (0.38, 0.89),
+def decodings(model: nn.Module, name: str, space: str = "lab", temperatures: tuple[float, ...] = (DEFAULT_T, 0.89),
               cache: OutputCache | None = None) -> dict[str, DecodedColorizer]:
     """A model as judge callables: a regressor under `name`; a classifier under `name` decoded as default_decoding
-    says (annealed: T = 0.38), plus "<name>, mode" and "<name>, T=<t>" for each temperature."""
+    says (annealed: T = quantize.DEFAULT_T), plus "<name>, mode" and "<name>, T=<t>" for each temperature."""
     cache = cache or OutputCache()
     first = DecodedColorizer(model, name, default_decoding(name), DEFAULT_T, space, cache)
     out = {name: first}
@@ -126,7 +126,7 @@ def decodings(model: nn.Module, name: str, space: str = "lab", temperatures: tup
 
 
 def load_run_colorizers(run_dir: str | os.PathLike, device: torch.device | str | None = None,
-                        temperatures: tuple[float, ...] = (0.38, 0.89)) -> dict[str, DecodedColorizer]:
+                        temperatures: tuple[float, ...] = (DEFAULT_T, 0.89)) -> dict[str, DecodedColorizer]:
     """Every colorizer checkpoint in run_dir/checkpoints (train.fit or GAN generators) as judge callables.
 
     Named by checkpoint stem (the experiment name slugified), regressors first; classifiers several ways (see
@@ -261,7 +261,7 @@ def judge_temperature_sweep(judge: nn.Module, test_set: ImageSet, colorizers: di
     return rows
 
 
-def plot_accuracy_vs_temperature(sweep: list[dict], marks: tuple[float, ...] = (0.38, 0.89), key: str = "top1"):
+def plot_accuracy_vs_temperature(sweep: list[dict], marks: tuple[float, ...] = (DEFAULT_T, 0.89), key: str = "top1"):
     """The judge's accuracy against the decoding temperature T per classifier (mode at T = 0), gray and truth dashed."""
     import matplotlib.pyplot as plt
 

@@ -10,6 +10,7 @@ from .metrics import evaluate_colorizer
 from .models import build_model, count_parameters
 from .notebook import NotebookRun
 from .profiles import Profile
+from .quantize import DEFAULT_T
 from .targets import predict_colors
 from .train import History, TrainConfig, fit
 
@@ -35,7 +36,7 @@ class Experiment:
     model: torch.nn.Module
     history: History
     row: dict[str, Any]
-    T: float = 0.38
+    T: float = DEFAULT_T
     method: str = "annealed"
     space: str = "lab"
     extra: dict[str, Any] = field(default_factory=dict)
@@ -50,7 +51,7 @@ class Experiment:
 
 
 def run_experiment(name: str, model: str | torch.nn.Module, train_set, test_set, nb: NotebookRun,
-                   cfg: TrainConfig | None = None, T: float = 0.38, method: str = "annealed",
+                   cfg: TrainConfig | None = None, T: float = DEFAULT_T, method: str = "annealed",
                    prior: torch.Tensor | None = None, progress: bool = True, **model_options: Any) -> Experiment:
     """Build (by preset name, at the profile's width) or take a model, train it with resume, evaluate it."""
     if isinstance(model, str):
@@ -64,7 +65,7 @@ def run_experiment(name: str, model: str | torch.nn.Module, train_set, test_set,
     return evaluate(exp, test_set, nb, prior)
 
 
-def pretrained_experiment(name: str, test_set, nb: NotebookRun, T: float = 0.38, method: str = "annealed",
+def pretrained_experiment(name: str, test_set, nb: NotebookRun, T: float = DEFAULT_T, method: str = "annealed",
                           prior: torch.Tensor | None = None) -> Experiment:
     """A pretrained model shipped with the kit ("classifier", "regressor") as an evaluated Experiment (no training)."""
     from .pretrained import load_pretrained
@@ -83,7 +84,7 @@ def evaluate(exp: Experiment, test_set, nb: NotebookRun, prior: torch.Tensor | N
     return exp
 
 
-def with_decoding(exp: Experiment, name: str, T: float = 0.38, method: str = "annealed") -> Experiment:
+def with_decoding(exp: Experiment, name: str, T: float = DEFAULT_T, method: str = "annealed") -> Experiment:
     """The same trained classifier decoded another way (mode, mean, annealed mean at T); shares the model."""
     if getattr(exp.model, "output_kind", None) != "logits":
         raise ValueError(f"with_decoding: {exp.name} is a regression model; only classifiers can be re-decoded")

@@ -8,13 +8,14 @@ import torch
 from . import color
 from .hints import PATCH, hint_channels, random_hints
 from .metrics import colorfulness, psnr
+from .quantize import DEFAULT_T
 
 HINT_COUNTS = (0, 1, 2, 5, 10, 20, 50, 100)
 
 
 @torch.no_grad()
 def psnr_vs_hints(model: torch.nn.Module, test_set: Any, counts: Sequence[int] = HINT_COUNTS, full: bool = True,
-                  seed: int = 0, batch_size: int = 256, T: float = 0.38, method: str = "annealed",
+                  seed: int = 0, batch_size: int = 256, T: float = DEFAULT_T, method: str = "annealed",
                   patch: int = PATCH, location: str = "gaussian", space: str = "lab") -> list[dict[str, Any]]:
     """Rows {hints, psnr, colorfulness} (means over the images) for n random ground-truth points per image.
 

@@ -18,7 +18,8 @@ from typing import Any
 import torch
 
 from .pretrained import WEIGHTS_DIR, export_pretrained, load_pretrained
-from .recipes import RECIPES, T_ANNEALED
+from .quantize import DEFAULT_T
+from .recipes import RECIPES
 
 
 def _git_commit() -> str | None:
@@ -127,7 +128,7 @@ def train_colorizer(name: str, train_set, test_set, recipe: dict[str, Any], epoc
     if getattr(model, "hint_channels", 0):
         from .hint_eval import psnr_vs_hints
 
-        rows = psnr_vs_hints(model, test_set, T=T_ANNEALED)
+        rows = psnr_vs_hints(model, test_set, T=DEFAULT_T)
         metrics["psnr_vs_hints"] = rows
         psnr = {r["hints"]: r["psnr"] for r in rows}
         metrics.update(psnr_0_hints=psnr[0], psnr_10_hints=psnr[10])
@@ -169,7 +170,7 @@ def evaluate_colorizer_card(model: torch.nn.Module, test_set, device: torch.devi
     from .targets import predict_ab
 
     model.eval()
-    metrics = evaluate_colorizer(lambda L: predict_ab(model, L, T=T_ANNEALED), test_set, device=device)
+    metrics = evaluate_colorizer(lambda L: predict_ab(model, L, T=DEFAULT_T), test_set, device=device)
     return {**metrics, **judge_metrics(model, test_set, device, judge_folder)}
 
 
@@ -180,7 +181,7 @@ def judge_metrics(model: torch.nn.Module, test_set, device: torch.device, judge_
     from .targets import predict_ab
 
     model.eval()
-    predict = lambda L: predict_ab(model, L, T=T_ANNEALED)  # noqa: E731
+    predict = lambda L: predict_ab(model, L, T=DEFAULT_T)  # noqa: E731
     metrics: dict[str, Any] = {}
     for name, prefix in (("judge", "judge"), ("chroma_judge", "chroma_judge")):
         try:

@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Any
 
 VEHICLES = ("airplane", "automobile", "ship", "truck")  # seed 001's narrow domain, in CIFAR-10
-T_ANNEALED = 0.38  # Zhang et al.'s annealed-mean temperature, used for every colorizer metric on the cards
 RECIPES: dict[str, dict[str, Any]] = {
     # The judge (notebook 06, and anyone scoring images): an airbench-style net (models/airnet.py), ~2 M parameters.
     # batch 512 and a one-cycle lr peaking at 0.4: large steps early, annealed to 0 (SGD-Nesterov, momentum 0.9);

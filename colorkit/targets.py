@@ -97,7 +97,7 @@ def compute_loss(out: torch.Tensor, chroma: torch.Tensor, loss: str, k: int = 5,
     return losses.soft_cross_entropy(out, idx, weight)
 
 
-def decode_output(out: torch.Tensor, kind: str, size: tuple[int, int], T: float = 0.38,
+def decode_output(out: torch.Tensor, kind: str, size: tuple[int, int], T: float = quantize.DEFAULT_T,
                   method: str = "annealed") -> torch.Tensor:
     """Model output -> chroma (B, 2, H, W) at `size`: logits are decoded to ab, then upsampled bilinearly."""
     out = out.float()
@@ -156,7 +156,7 @@ PREDICT_OUTPUTS = ("rgb", "lab_ab", "chroma")
 
 
 @torch.no_grad()
-def predict_ab(model: torch.nn.Module, L: torch.Tensor, T: float = 0.38, method: str = "annealed",
+def predict_ab(model: torch.nn.Module, L: torch.Tensor, T: float = quantize.DEFAULT_T, method: str = "annealed",
                batch_size: int = 256, forward: Callable | None = None,
                hints: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
     """Chroma (B, 2, H, W) in the model's space at L's resolution for its luma L (B, 1, H, W) in [0, 100].
@@ -201,7 +201,7 @@ def predict_ab(model: torch.nn.Module, L: torch.Tensor, T: float = 0.38, method:
 
 
 @torch.no_grad()
-def predict_colors(model: torch.nn.Module, images: torch.Tensor, space: str = "lab", T: float = 0.38,
+def predict_colors(model: torch.nn.Module, images: torch.Tensor, space: str = "lab", T: float = quantize.DEFAULT_T,
                    method: str = "annealed", output: str = "rgb", size: int | tuple[int, int] | None = None,
                    batch_size: int = 256, forward: Callable | None = None,
                    hints: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
@@ -241,7 +241,7 @@ def predict_colors(model: torch.nn.Module, images: torch.Tensor, space: str = "l
     return out_rgb if output == "rgb" else color.rgb_to_lab(out_rgb)[:, 1:]
 
 
-def colorize(model: torch.nn.Module, images: torch.Tensor, T: float = 0.38, method: str = "annealed",
+def colorize(model: torch.nn.Module, images: torch.Tensor, T: float = quantize.DEFAULT_T, method: str = "annealed",
              space: str = "lab", batch_size: int = 256) -> torch.Tensor:
     """Colour images (uint8 or float RGB (B, 3, H, W)) from their luma alone; returns RGB in [0, 1] (predict_colors)."""
     return predict_colors(model, images, space, T=T, method=method, output="rgb", batch_size=batch_size)

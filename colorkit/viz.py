@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from .color import lab_to_rgb, uint8_to_float
+from .quantize import DEFAULT_T
 
 GRID = 10  # the bins' spacing in the ab plane
 AB_LIMIT = 115  # half-width of the plotted ab square
@@ -167,7 +168,7 @@ def plot_annealing(probs: torch.Tensor, bins: torch.Tensor, temperatures: Sequen
     return fig
 
 
-def temperature_slider(draw, value: float = 0.38, minimum: float = 0.01, maximum: float = 1.0):
+def temperature_slider(draw, value: float = DEFAULT_T, minimum: float = 0.01, maximum: float = 1.0):
     """A box with an ipywidgets slider labelled T that redraws draw(T) (a function returning a figure) below it.
 
     The figure is a picture (notebook.figure_widget), never an Output widget: a headless run does not wait on it.
@@ -182,7 +183,7 @@ def temperature_slider(draw, value: float = 0.38, minimum: float = 0.01, maximum
 
 
 def temperature_explorer(logits: torch.Tensor, L: torch.Tensor, truth: torch.Tensor, pixel: tuple[int, int] = (8, 8),
-                         value: float = 0.38):
+                         value: float = DEFAULT_T):
     """Slider over T that re-decodes cached logits (B, 313, H', W') of images with lightness L (B, 1, H, W) live.
 
     Left: the decoded images at T beside the truth; right: f_T(z) of one pixel (row, col of the logits) in the
@@ -214,7 +215,7 @@ def temperature_explorer(logits: torch.Tensor, L: torch.Tensor, truth: torch.Ten
     return temperature_slider(draw, value=value)
 
 
-def plot_temperature_sweep(sweep: Sequence[dict], marks: Sequence[float] = (0.38, 0.89)):
+def plot_temperature_sweep(sweep: Sequence[dict], marks: Sequence[float] = (DEFAULT_T, 0.89)):
     """Colourfulness (left) and RMSE ab (right) of one classifier against the decoding temperature T: two panels."""
     temps = [row["T"] for row in sweep]
     fig, (ax, right) = plt.subplots(1, 2, figsize=(9, 3.4))
