@@ -11,6 +11,7 @@ import torch.nn.functional as F
 
 from . import color, hints as hint_maps, losses, quantize
 from ._checks import check_image_batch, check_positive
+from .upsample import DEFAULT_UPSAMPLE, UPSAMPLE_METHODS, upsample_chroma
 
 REGRESSION_LOSSES = ("l2", "l1")  # for models with output_kind "ab"
 CLASSIFICATION_LOSSES = ("ce", "ce_onehot", "rebalanced")  # for models with output_kind "logits"
@@ -204,11 +205,13 @@ def predict_ab(model: torch.nn.Module, L: torch.Tensor, T: float = quantize.DEFA
 def predict_colors(model: torch.nn.Module, images: torch.Tensor, space: str = "lab", T: float = quantize.DEFAULT_T,
                    method: str = "annealed", output: str = "rgb", size: int | tuple[int, int] | None = None,
                    batch_size: int = 256, forward: Callable | None = None,
-                   hints: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+                   hints: tuple[torch.Tensor, torch.Tensor] | None = None,
+                   upsample: str = DEFAULT_UPSAMPLE) -> torch.Tensor:
     """The one way from images to a colorizer's colours: every evaluation, table, notebook and photo goes through it.
 
     images: uint8 or float RGB (B, 3, H, W). The model sees their luma in its own training `space` (Lab L or
-    YCbCr Y), resized to `size` when given (its chroma is then upsampled back onto the full-resolution luma).
+    YCbCr Y), resized to `size` when given (its chroma is then upsampled back onto the full-resolution luma:
+    upsample "guided", a guided filter on the luma (colorkit.upsample), or "bilinear"; nothing when sizes match).
     output "rgb": (B, 3, H, W) in [0, 1]; "lab_ab": Lab ab (B, 2, H, W), the model's raw ab for Lab models,
     read back from the RGB for the others; "chroma": the model's chroma in its own space.
     hints: (ab_hint (B, 2, H, W) in Lab units, mask (B, 1, H, W)) at the images' resolution, for hint models
@@ -217,6 +220,8 @@ def predict_colors(model: torch.nn.Module, images: torch.Tensor, space: str = "l
     check_image_batch(images, "images", "predict_colors", channels=3, floating=False)
     if output not in PREDICT_OUTPUTS:
         raise ValueError(f"predict_colors: unknown output {output!r}; valid: {', '.join(PREDICT_OUTPUTS)}")
+    if upsample not in UPSAMPLE_METHODS:
+        raise ValueError(f"predict_colors: unknown upsample {upsample!r}; valid: {', '.join(UPSAMPLE_METHODS)}")
     if images.dtype == torch.uint8:
         rgb = color.uint8_to_float(images)
     elif images.is_floating_point():
@@ -233,8 +238,8 @@ def predict_colors(model: torch.nn.Module, images: torch.Tensor, space: str = "l
         if hints is not None:
             hints = hint_maps.resize_hints(hints[0].to(x), hints[1].to(x), size)
     chroma = predict_ab(model, x, T=T, method=method, batch_size=batch_size, forward=forward, hints=hints)
-    if chroma.shape[-2:] != luma.shape[-2:]:
-        chroma = F.interpolate(chroma, size=luma.shape[-2:], mode="bilinear", align_corners=False)
+    if chroma.shape[-2:] != luma.shape[-2:]:  # the model saw a resized luma: its chroma goes back onto the full L
+        chroma = upsample_chroma(chroma, luma.to(chroma), upsample)  # luma in [0, 100] in either space
     if output == "chroma" or (output == "lab_ab" and space == "lab"):
         return chroma
     out_rgb = color.from_luma_chroma(luma, chroma, space).clamp(0, 1)
