@@ -14,8 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from colorkit.checkpoint import load_checkpoint, save_checkpoint
-from colorkit.colorize import find_checkpoints
+from colorkit.checkpoint import find_checkpoints, load_checkpoint, save_checkpoint
 from colorkit.models import build_model
 
 

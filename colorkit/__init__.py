@@ -11,6 +11,7 @@ from . import color, data, hints, metrics, models, quantize, rebalance, targets,
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .color import (from_luma_chroma, hsv_to_rgb, join_lab, lab_to_rgb, rgb_to_hsv, rgb_to_lab, rgb_to_ycbcr,
                     split_lab, to_luma_chroma, uint8_to_float, ycbcr_to_rgb)
+from .colorizer import Colorizer
 from .data import ImageSet, embedded_images, load_cifar10, load_dataset, load_photos, sample_photo
 from .device import default_device, seed_everything
 from .experiment import (Experiment, cached_logits, comparison_rows, evaluate, pretrained_experiment, run_experiment,

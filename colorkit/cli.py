@@ -116,7 +116,8 @@ def _one_line(exc: BaseException, limit: int = 1000) -> str:
 
 def _photos_command(args: argparse.Namespace) -> int:
     """`colorkit colorize` and `colorkit info`: 0 done, 1 some photos skipped, 2 bad input or checkpoint."""
-    from .colorize import ColorizeInterrupted, colorize_photos, format_info
+    from .checkpoint import format_info
+    from .colorize import ColorizeInterrupted, colorize_photos
 
     try:
         if args.command == "info":

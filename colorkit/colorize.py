@@ -17,11 +17,11 @@ from typing import Any, Sequence
 import torch
 from tqdm.auto import tqdm
 
-from .checkpoint import (DEFAULT_IMAGE_SIZE, CheckpointError, checkpoint_info, find_checkpoints,  # noqa: F401
-                         format_info, load_checkpoint, model_spec)
-from .data.photos import DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, SAMPLE_PHOTOS, write_sample_photos  # noqa: F401
-from .device import default_device
-from .outputs import make_out_dir, output_name, output_paths, write_png
+from .checkpoint import DEFAULT_IMAGE_SIZE
+from .colorizer import Colorizer, image_pair, resolve_device
+from .data.photos import DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS
+from .outputs import make_out_dir, output_paths, write_png
+from .quantize import DEFAULT_T
 
 class NonFiniteOutput(ValueError):
     """The model gave NaN or infinite outputs: it is unusable (the images would be black)."""
@@ -47,7 +47,7 @@ class ColorizeReport:
     not_done: list[Path] | None = None  # set when interrupted (Ctrl-C): the photos neither written nor skipped
 
     def __str__(self) -> str:
-        size = "x".join(map(str, _pair(self.image_size)))
+        size = "x".join(map(str, image_pair(self.image_size)))
         lines = [f"colorized {len(self.written)} photo(s) with {self.model} at {size} px "
                  f"in {self.seconds:.1f} s; skipped {len(self.skipped)}"]
         lines += [f"  skipped {path}: {reason}" for path, reason in self.skipped]
@@ -60,75 +60,23 @@ class ColorizeReport:
         """Plain types, for results JSON."""
         return {"written": [[str(a), str(b)] for a, b in self.written],
                 "skipped": [[str(a), r] for a, r in self.skipped], "model": self.model,
-                "image_size": list(_pair(self.image_size)), "seconds": round(self.seconds, 2),
+                "image_size": list(image_pair(self.image_size)), "seconds": round(self.seconds, 2),
                 "not_done": None if self.not_done is None else [str(p) for p in self.not_done]}
-
-
-# ---------------------------------------------------------------- checkpoints
-
-def resolve_device(device: str | torch.device | None) -> torch.device:
-    """The device asked for (default: CUDA when available), refusing CUDA on a machine without it."""
-    device = torch.device(device) if device else default_device()
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"colorize: device {str(device)!r} asked for, but CUDA is not available here; use cpu")
-    return device
-
-
-def load_colorizer(path: str | os.PathLike, device: str | torch.device | None = None,
-                   image_size: int | None = None) -> tuple[torch.nn.Module, dict[str, Any]]:
-    """A checkpoint's model (eval mode, on device) and its info; image_size overrides the recorded one."""
-    from .pretrained import NAMES, load_pretrained
-    from .train import load_model
-
-    if image_size is not None:
-        _pair(image_size)
-    device = resolve_device(device)
-    if str(path) in NAMES and not Path(path).exists():  # a pretrained model shipped with the kit, by name
-        if str(path) == "judge":
-            raise ValueError("colorize: 'judge' is a classifier of images, not a colorizer; use 'classifier' or "
-                             "'regressor'")
-        model, card = load_pretrained(str(path), device)
-        return model, {"name": f"pretrained {path}", "color_space": "lab",
-                       "image_size": _pair(image_size if image_size is not None else DEFAULT_IMAGE_SIZE)}
-    spec = model_spec(load_checkpoint(path, mmap=True), path)  # metadata only: refuse a bad spec before building
-    try:
-        model, meta = load_model(path, device)
-    except (TypeError, KeyError, RuntimeError) as exc:  # options the model does not take, weights that do not fit
-        raise CheckpointError(f"{path}: its model {spec.get('name')!r} cannot be rebuilt from the checkpoint "
-                              f"({type(exc).__name__}: {' '.join(str(exc).split())[:200]})") from exc
-    bad = [k for k, t in model.state_dict().items() if t.is_floating_point() and not torch.isfinite(t).all()]
-    if bad:
-        raise CheckpointError(f"{path} holds non-finite weights (NaN or inf) in {', '.join(bad[:3])}; "
-                              "the model is unusable")
-    info = checkpoint_info(meta)
-    info["image_size"] = _pair(image_size if image_size is not None else info["image_size"] or DEFAULT_IMAGE_SIZE)
-    return model, info
 
 
 # ---------------------------------------------------------------- the colorizing itself
 
-def _pair(size: int | Sequence[int]) -> tuple[int, int]:
-    """A training size as (H, W): checkpoints store an int for square images, [H, W] otherwise."""
-    h, w = (size, size) if isinstance(size, int) else size
-    if not (isinstance(h, int) and isinstance(w, int) and h > 0 and w > 0):
-        raise ValueError(f"colorize: image_size must be a positive int or (H, W), got {size!r}")
-    return h, w
-
-
-def colorize_images(model: torch.nn.Module, images: Sequence[torch.Tensor], image_size: int | Sequence[int],
-                    temperature: float = 0.38, space: str = "lab", method: str = "annealed",
-                    device: str | torch.device | None = None,
+def colorize_images(colorizer: Colorizer, images: Sequence[torch.Tensor],
                     points: Sequence[Sequence[tuple] | None] | None = None) -> list[torch.Tensor]:
-    """Colour uint8 images (3, H_i, W_i) of any sizes: the model at image_size, chroma upsampled onto the full L.
+    """Colour uint8 images (3, H_i, W_i) of any sizes: the model at colorizer.size, chroma upsampled onto the full L.
 
-    Each photo goes through targets.predict_colors (the luma of the model's own colour space) on its own: sizes
-    differ, and one full-resolution photo at a time bounds the memory. points: per image, user hints
+    Each photo goes through the Colorizer (targets.predict_colors, the luma of the model's own colour space) on its
+    own: sizes differ, and one full-resolution photo at a time bounds the memory. points: per image, user hints
     [(x, y, colour)] in its pixels (colorkit.hints.hints_from_points) or None, for hint models.
     """
     from .hints import hints_from_points
-    from .targets import predict_colors
 
-    device = torch.device(device) if device else next(model.parameters()).device
+    device = next(colorizer.model.parameters()).device
     for img in images:
         if not isinstance(img, torch.Tensor) or img.dim() != 3 or img.shape[0] != 3 or img.dtype != torch.uint8:
             got = f"shape {tuple(img.shape)}, dtype {img.dtype}" if isinstance(img, torch.Tensor) else type(img)
@@ -136,8 +84,7 @@ def colorize_images(model: torch.nn.Module, images: Sequence[torch.Tensor], imag
     out = []
     for img, pts in zip(images, points or [None] * len(images)):
         hints = None if pts is None else hints_from_points(pts, tuple(img.shape[-2:]), device=device)
-        rgb = predict_colors(model, img[None].to(device), space, T=temperature, method=method, output="rgb",
-                             size=_pair(image_size), hints=hints)  # (1, 3, H, W) in [0, 1]
+        rgb = colorizer(img[None].to(device), hints=hints)  # (1, 3, H, W) in [0, 1]
         out.append((rgb[0] * 255).round().to(torch.uint8).cpu())
     return out
 
@@ -201,19 +148,19 @@ def _chunks(todo: list[tuple[Path, Path, int]], batch_size: int, max_pixels: int
         yield chunk
 
 
-def _colorize_each(model, loaded, args: tuple, device, on_error: str, report: ColorizeReport,
+def _colorize_each(colorizer: Colorizer, loaded, on_error: str, report: ColorizeReport,
                    points: dict[Path, list] | None = None) -> list:
     """(path, image) pairs of colorize_images over a chunk; if it fails (memory), photo by photo, skipping failures."""
     pts = [(points or {}).get(Path(p)) for p in loaded.paths]
     try:
-        return list(zip(loaded.paths, colorize_images(model, loaded.images, *args, device=device, points=pts)))
+        return list(zip(loaded.paths, colorize_images(colorizer, loaded.images, points=pts)))
     except (RuntimeError, MemoryError):  # torch.OutOfMemoryError is a RuntimeError
         if on_error == "raise":
             raise
     done = []
     for path, image, p in zip(loaded.paths, loaded.images, pts):
         try:
-            done.append((path, colorize_images(model, [image], *args, device=device, points=[p])[0]))
+            done.append((path, colorize_images(colorizer, [image], points=[p])[0]))
         except (RuntimeError, MemoryError) as exc:
             report.skipped.append((Path(path), f"colorizing it ({'x'.join(map(str, image.shape[-2:]))} px) failed: "
                                                f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"))
@@ -221,7 +168,7 @@ def _colorize_each(model, loaded, args: tuple, device, on_error: str, report: Co
 
 
 def colorize_photos(photos: str | os.PathLike | Sequence[str | os.PathLike], out_dir: str | os.PathLike,
-                    model: str | os.PathLike | torch.nn.Module, temperature: float = 0.38,
+                    model: str | os.PathLike | torch.nn.Module, temperature: float = DEFAULT_T,
                     device: str | torch.device | None = None, batch_size: int = 16, on_error: str = "skip",
                     image_size: int | None = None, space: str | None = None, progress: bool = True,
                     overwrite: bool = False, max_pixels: int | None = DEFAULT_MAX_PIXELS,
@@ -243,26 +190,28 @@ def colorize_photos(photos: str | os.PathLike | Sequence[str | os.PathLike], out
     if max_pixels is not None and (not isinstance(max_pixels, int) or max_pixels < 1):
         raise ValueError(f"colorize_photos: max_pixels must be an int >= 1 or None, got {max_pixels!r}")
     if image_size is not None:
-        _pair(image_size)
+        image_pair(image_size)
     start, out_dir = time.time(), Path(out_dir)
     paths = find_photos(photos)
     if not paths:
         raise ValueError(f"colorize_photos: no image files ({', '.join(sorted(IMAGE_EXTENSIONS))}) in {photos}")
     make_out_dir(out_dir, create=False)
     targets = output_paths(paths, out_dir)  # refuses before anything is read or written
+    decoding = {"T": temperature, **({"space": space} if space else {}),
+                **({"size": image_pair(image_size)} if image_size is not None else {})}
     if isinstance(model, torch.nn.Module):
         name = getattr(model, "model_name", type(model).__name__)
-        info = {"name": name, "image_size": _pair(image_size or DEFAULT_IMAGE_SIZE), "color_space": space or "lab"}
         if device is not None:
             model = model.to(resolve_device(device))
+        colorizer = Colorizer(model, name=name, **{"size": image_pair(DEFAULT_IMAGE_SIZE), **decoding})
     else:
-        name, (model, info) = str(model), load_colorizer(model, device, image_size)
+        name, colorizer = str(model), Colorizer.from_checkpoint(model, device, **decoding)
+    model = colorizer.model
     points = None if hints is None else _photo_hints(hints, model, name, paths)
-    report = ColorizeReport(model=str(info["name"]), image_size=info["image_size"])
+    report = ColorizeReport(model=colorizer.name, image_size=colorizer.size)
     report.skipped += [(Path(p), "a folder with no image files") for p in _empty_folders(photos)]
     make_out_dir(out_dir, create=True)
     todo = _plan(paths, targets, overwrite, max_pixels, report)
-    args = (info["image_size"], temperature, space or info["color_space"])
     model.eval()
 
     def finite(_module, _inputs, output) -> None:  # NaN weights would give black images, and exit 0
@@ -278,7 +227,7 @@ def colorize_photos(photos: str | os.PathLike | Sequence[str | os.PathLike], out
                 warnings.simplefilter("ignore")
                 loaded = load_photos(list(out_of), on_error=on_error, max_pixels=max_pixels)
             report.skipped += [(Path(path), str(reason)) for path, reason in loaded.skipped]
-            for path, image in _colorize_each(model, loaded, args, device, on_error, report, points):
+            for path, image in _colorize_each(colorizer, loaded, on_error, report, points):
                 try:
                     write_png(image, out_of[Path(path)], overwrite)
                     report.written.append((Path(path), out_of[Path(path)]))
@@ -326,16 +275,5 @@ def _photo_hints(hints, model: torch.nn.Module, name: str, paths: list[Path]) ->
     return points
 
 
-# ---------------------------------------------------------------- notebook helpers
-
-
-def colorize_explorer(checkpoints: Sequence[str | os.PathLike], images: Sequence[torch.Tensor], **options: Any):
-    """The model picker + temperature slider of notebook 07 (colorkit.explorer.colorize_explorer)."""
-    from .explorer import colorize_explorer as explorer
-
-    return explorer(checkpoints, images, **options)
-
-
-__all__ = ["ColorizeReport", "ColorizeInterrupted", "colorize_photos", "colorize_images", "colorize_explorer",
-           "find_photos", "output_name", "output_paths", "find_checkpoints", "write_sample_photos", "load_colorizer",
-           "checkpoint_info", "format_info"]
+__all__ = ["ColorizeReport", "ColorizeInterrupted", "NonFiniteOutput", "colorize_photos", "colorize_images",
+           "find_photos"]

@@ -1,22 +1,28 @@
 """One inference object: a colorizer model together with how its output is read.
 
-    c = ck.Colorizer.from_pretrained("classifier")      # Zhang-style 313-bin classifier, annealed mean at T = 0.38
+    c = ck.Colorizer.from_pretrained("classifier")      # Zhang-style 313-bin classifier, annealed mean at DEFAULT_T
     rgb = c(images)                                      # uint8 or float RGB (B, 3, H, W) of any size -> RGB in [0, 1]
     ab = c.ab(L)                                         # Lab L (B, 1, H, W) in [0, 100] -> Lab ab (B, 2, H, W)
     vivid = c.with_T(0.1); mode = c.with_method("mode")  # sweeps: new objects, the model shared
+    hinted = c(images, hints=(ab_hint, mask))            # hint models (colorkit.hints.hints_from_points)
 
 The decoding settings travel with the model: colour space it was trained in, temperature, decoding method and
-the size it sees images at. The default temperature is quantize.DEFAULT_T.
+the size it sees images at. The default temperature is quantize.DEFAULT_T. Checkpoints and shipped models are
+read here too (load_colorizer), for `colorkit colorize`, the photo explorer and the hint editor.
 """
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Sequence
 
 import torch
 from torch import nn
 
 from . import targets
+from .checkpoint import DEFAULT_IMAGE_SIZE, CheckpointError, checkpoint_info, load_checkpoint, model_spec
+from .device import default_device
 from .quantize import DEFAULT_T
 
 
@@ -63,13 +69,17 @@ class Colorizer:
         return replace(self, method=method)
 
     @torch.no_grad()
-    def __call__(self, images: torch.Tensor, output: str = "rgb", batch_size: int = 256) -> torch.Tensor:
-        """Colour RGB images (uint8 or float in [0, 1], (B, 3, H, W)): RGB in [0, 1], or Lab ab with output="ab"."""
+    def __call__(self, images: torch.Tensor, output: str = "rgb", batch_size: int = 256,
+                 hints: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+        """Colour RGB images (uint8 or float in [0, 1], (B, 3, H, W)): RGB in [0, 1], or Lab ab with output="ab".
+
+        hints (hint models only): (ab_hint (B, 2, H, W), mask (B, 1, H, W)) at the images' resolution.
+        """
         out = {"rgb": "rgb", "ab": "lab_ab"}.get(output)
         if out is None:
             raise ValueError(f"Colorizer: output must be 'rgb' or 'ab', got {output!r}")
         return targets.predict_colors(self.model, images, self.space, T=self.T, method=self.method, output=out,
-                                      size=self.size, batch_size=batch_size)
+                                      size=self.size, batch_size=batch_size, hints=hints)
 
     @torch.no_grad()
     def ab(self, L: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
@@ -92,10 +102,55 @@ class Colorizer:
     @classmethod
     def from_checkpoint(cls, path: str | os.PathLike, device: str | torch.device | None = None,
                         **decoding) -> "Colorizer":
-        """A colorizer from a training checkpoint (colorkit.train.fit), its colour space read from it."""
-        from .colorize import load_colorizer
-
+        """A colorizer from a training checkpoint (colorkit.train.fit) or a shipped model's name (load_colorizer);
+        its colour space and training size read from it unless decoding (space, size, T, method) says otherwise."""
         model, info = load_colorizer(path, device)
-        decoding.setdefault("size", tuple(info["image_size"]))  # the size it was trained at
-        return cls(model, name=info.get("name") or os.path.basename(str(path)), space=info["color_space"],
-                   **decoding)
+        decoding = {"space": info["color_space"], "size": tuple(info["image_size"]), **decoding}
+        return cls(model, name=info.get("name") or os.path.basename(str(path)), **decoding)
+
+
+def resolve_device(device: str | torch.device | None) -> torch.device:
+    """The device asked for (default: CUDA when available), refusing CUDA on a machine without it."""
+    device = torch.device(device) if device else default_device()
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"colorize: device {str(device)!r} asked for, but CUDA is not available here; use cpu")
+    return device
+
+
+def image_pair(size: int | Sequence[int]) -> tuple[int, int]:
+    """A training size as (H, W): checkpoints store an int for square images, [H, W] otherwise."""
+    h, w = (size, size) if isinstance(size, int) else size
+    if not (isinstance(h, int) and isinstance(w, int) and h > 0 and w > 0):
+        raise ValueError(f"colorize: image_size must be a positive int or (H, W), got {size!r}")
+    return h, w
+
+
+def load_colorizer(path: str | os.PathLike, device: str | torch.device | None = None,
+                   image_size: int | None = None) -> tuple[nn.Module, dict[str, Any]]:
+    """A checkpoint's model (eval mode, on device) and its info; image_size overrides the recorded one."""
+    from .pretrained import NAMES, load_pretrained
+    from .train import load_model
+
+    if image_size is not None:
+        image_pair(image_size)
+    device = resolve_device(device)
+    if str(path) in NAMES and not Path(path).exists():  # a pretrained model shipped with the kit, by name
+        if str(path) == "judge":
+            raise ValueError("colorize: 'judge' is a classifier of images, not a colorizer; use 'classifier' or "
+                             "'regressor'")
+        model, card = load_pretrained(str(path), device)
+        return model, {"name": f"pretrained {path}", "color_space": "lab",
+                       "image_size": image_pair(image_size if image_size is not None else DEFAULT_IMAGE_SIZE)}
+    spec = model_spec(load_checkpoint(path, mmap=True), path)  # metadata only: refuse a bad spec before building
+    try:
+        model, meta = load_model(path, device)
+    except (TypeError, KeyError, RuntimeError) as exc:  # options the model does not take, weights that do not fit
+        raise CheckpointError(f"{path}: its model {spec.get('name')!r} cannot be rebuilt from the checkpoint "
+                              f"({type(exc).__name__}: {' '.join(str(exc).split())[:200]})") from exc
+    bad = [k for k, t in model.state_dict().items() if t.is_floating_point() and not torch.isfinite(t).all()]
+    if bad:
+        raise CheckpointError(f"{path} holds non-finite weights (NaN or inf) in {', '.join(bad[:3])}; "
+                              "the model is unusable")
+    info = checkpoint_info(meta)
+    info["image_size"] = image_pair(image_size if image_size is not None else info["image_size"] or DEFAULT_IMAGE_SIZE)
+    return model, info

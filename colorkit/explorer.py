@@ -3,16 +3,19 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
 import torch
 import torch.nn.functional as F
 
-from .colorize import colorize_images, load_colorizer
+from .colorize import colorize_images
+from .colorizer import Colorizer
+from .quantize import DEFAULT_T
 
 
 def colorize_explorer(checkpoints: Sequence[str | os.PathLike], images: Sequence[torch.Tensor],
-                      temperature: float = 0.38, device: str | torch.device | None = None, display_size: int = 192):
+                      temperature: float = DEFAULT_T, device: str | torch.device | None = None,
+                      display_size: int = 192):
     """A model picker (Dropdown) and a temperature slider (labelled T) that re-colour the photos below them.
 
     The photos are a picture (notebook.figure_widget), not an Output widget, so a headless run never waits on it.
@@ -27,13 +30,12 @@ def colorize_explorer(checkpoints: Sequence[str | os.PathLike], images: Sequence
     picker = w.Dropdown(options=[(p.stem, i) for i, p in enumerate(paths)], description="model")  # no paths shown
     slider = w.FloatSlider(value=temperature, min=0.01, max=1.0, step=0.01, description="T",
                            continuous_update=False, readout_format=".2f")
-    models: dict[int, tuple[torch.nn.Module, dict[str, Any]]] = {}
+    colorizers: dict[int, Colorizer] = {}
 
     def draw():
-        if picker.value not in models:
-            models[picker.value] = load_colorizer(paths[picker.value], device)
-        model, info = models[picker.value]
-        colored = colorize_images(model, thumbs, info["image_size"], slider.value, info["color_space"])
+        if picker.value not in colorizers:
+            colorizers[picker.value] = Colorizer.from_checkpoint(paths[picker.value], device)
+        colored = colorize_images(colorizers[picker.value].with_T(slider.value), thumbs)
         rows = {"photo": _square(thumbs, display_size), f"T = {slider.value:.2f}": _square(colored, display_size)}
         return image_grid(rows, n=len(thumbs), size=2.2)
 

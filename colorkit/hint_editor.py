@@ -16,10 +16,10 @@ import torch
 import torch.nn.functional as F
 
 from . import color
+from .colorizer import Colorizer
 from .hints import check_points, hint_channels, hints_from_points, parse_color
 from .metrics import psnr
-from .quantize import ab_bins
-from .targets import predict_colors
+from .quantize import DEFAULT_T, ab_bins
 
 
 def _hex(rgb: torch.Tensor) -> str:
@@ -28,20 +28,25 @@ def _hex(rgb: torch.Tensor) -> str:
 
 
 class HintSession:
-    """A photo, a hint model and the user's points; every change re-colours through colorkit.targets.predict_colors."""
+    """A photo, a hint model and the user's points; every change re-colours through the session's Colorizer.
 
-    def __init__(self, model: torch.nn.Module, image: torch.Tensor, size: int = 32, T: float = 0.38) -> None:
+    size: the longer side the model sees (its training size); .colorizer holds the model, T and that work size.
+    """
+
+    def __init__(self, model: torch.nn.Module, image: torch.Tensor, size: int = 32, T: float = DEFAULT_T) -> None:
         if not hint_channels(model):
             raise ValueError(f"HintSession: model {getattr(model, 'model_name', type(model).__name__)} has no hint "
                              "input; expected a hint model such as ck.load_pretrained('hints')")
         if image.ndim != 3 or image.shape[0] != 3 or image.dtype != torch.uint8:
             raise ValueError(f"HintSession: expected a uint8 RGB image (3, H, W), got {image.dtype} "
                              f"{tuple(image.shape)}")
-        self.model, self.image, self.T = model, image, T
+        self.image = image
         H, W = image.shape[-2:]
         m = getattr(model, "input_multiple", 1)
         scale = size / max(H, W)  # the model sees the photo with its longer side at `size` (its training size)
         self.work = tuple(max(m, math.ceil(s * scale / m) * m) for s in (H, W))  # (h, w), multiples of m
+        self.colorizer = Colorizer(model, name=getattr(model, "model_name", type(model).__name__), T=T,
+                                   size=self.work)
         self.points: list[list[Any]] = []  # [x, y, colour] in the photo's pixels; colour "#rrggbb" or (a, b), as given
         self.truth = color.uint8_to_float(image[None])  # (1, 3, H, W)
         self.L = color.rgb_to_lab(self.truth)[:, :1]  # (1, 1, H, W) in [0, 100]
@@ -86,14 +91,13 @@ class HintSession:
         patch = max(1, round(max(H, W) / max(self.work)))  # a point covers about one pixel of the model's input
         hints = hints_from_points([tuple(p) for p in self.points], (H, W), patch=patch)
         captured = {}
-
-        def forward(model, x):  # keep the logits for the palette: one pass, the kit's one prediction path
-            captured["logits"] = model(x)
-            return captured["logits"]
-
-        device = next(self.model.parameters()).device
-        rgb = predict_colors(self.model, self.image[None].to(device), "lab", T=self.T, size=self.work,
-                             forward=forward, hints=tuple(t.to(device) for t in hints))
+        model = self.colorizer.model
+        hook = model.register_forward_hook(lambda _m, _x, out: captured.update(logits=out))  # for the palette
+        try:  # one pass, the kit's one prediction path
+            device = next(model.parameters()).device
+            rgb = self.colorizer(self.image[None].to(device), hints=tuple(t.to(device) for t in hints))
+        finally:
+            hook.remove()
         self._logits = captured["logits"][0].float().cpu()  # (313, h', w') at the model's output resolution
         return rgb[0].cpu()
 
@@ -190,7 +194,7 @@ def hint_editor(session: HintSession, side: int = 256, k: int = 8):
                 left.stroke_circle(cx, cy, 6)
         right.put_image_data(_display(session.result, side), 0, 0)
         status.value = (f"{len(session.points)} point(s); PSNR against the true colours {session.psnr():.2f} dB "
-                        f"(T = {session.T:g}, model input {session.work[1]} x {session.work[0]} px){note}")
+                        f"(T = {session.colorizer.T:g}, model input {session.work[1]} x {session.work[0]} px){note}")
 
     def refresh(select: int | None) -> None:
         listing.unobserve(on_select, names="value")

@@ -16,7 +16,9 @@ from PIL import Image
 
 from colorkit.cli import main
 from colorkit.color import rgb_to_lab, uint8_to_float
-from colorkit.colorize import colorize_photos, find_checkpoints, format_info, output_name, output_paths
+from colorkit.checkpoint import find_checkpoints, format_info
+from colorkit.colorize import colorize_photos
+from colorkit.outputs import output_name, output_paths
 
 ROOT = Path(__file__).resolve().parents[1]
 

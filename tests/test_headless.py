@@ -16,7 +16,7 @@ import torch  # noqa: E402
 from matplotlib import pyplot as plt  # noqa: E402
 
 from colorkit import runner  # noqa: E402
-from colorkit.colorize import colorize_explorer  # noqa: E402
+from colorkit.explorer import colorize_explorer  # noqa: E402
 from colorkit.models import build_model  # noqa: E402
 from colorkit.notebook import figure_widget  # noqa: E402
 from colorkit.train import TrainConfig, fit  # noqa: E402

@@ -11,6 +11,7 @@ from colorkit import experiment as X
 from colorkit import targets
 from colorkit.color import to_luma_chroma, uint8_to_float
 from colorkit.colorize import colorize_images
+from colorkit.colorizer import Colorizer
 from colorkit.data import ImageSet
 from colorkit.judge import judge_colorizers
 from colorkit.models.vgg import VGG
@@ -79,7 +80,7 @@ def test_a_perfect_model_through_training_validation_and_colorize_images(space):
     model = Oracle(test.images, space)
     loss, rmse = targets.evaluate(model, test.images, "l2", space, batch_size=5)  # in the model's own chroma
     assert loss < 1e-8 and rmse < 1e-3
-    photos = colorize_images(model, list(test.images), image_size=32, space=space)
+    photos = colorize_images(Colorizer(model, space=space, size=32), list(test.images))
     assert all((p.int() - t.int()).abs().max() <= 1 for p, t in zip(photos, test.images))
     rgb = targets.predict_colors(model, test.images, space)  # uint8 in, RGB in [0, 1] out
     torch.testing.assert_close(rgb, uint8_to_float(test.images), atol=1e-4, rtol=0)
