@@ -132,8 +132,7 @@ def load_run_colorizers(run_dir: str | os.PathLike, device: torch.device | str |
     Named by checkpoint stem (the experiment name slugified), regressors first; classifiers several ways (see
     decodings). Files that are not colorizers (judges) are left out; ones that fail to load are skipped with a warning.
     """
-    from .checkpoint import CheckpointError
-    from .colorize import find_checkpoints
+    from .checkpoint import CheckpointError, find_checkpoints
     from .train import load_model
 
     if not Path(run_dir).is_dir():
