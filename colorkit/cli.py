@@ -89,6 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
                           help="refuse photos of more than N pixels, read from the header before decoding "
                           f"(default {DEFAULT_MAX_PIXELS:,}; colorizing needs about 140 bytes a pixel)")
     colorize.add_argument("--hints", metavar="HINTS.json", default=None, help=HINTS_HELP)
+    colorize.add_argument("--upsample", choices=("guided", "bilinear"), default="guided",
+                          help="how the chroma predicted at --size goes back onto the photo's full-resolution L: "
+                          "guided (a guided filter on L: colour stops at edges; default) or bilinear")
     prior = sub.add_parser("prior", help="the colour prior of your photos: the fraction of pixels in each of the 313 "
                            "ab bins, Gaussian-smoothed, for python -m colorkit.train --loss rebalanced --prior FILE",
                            epilog=PRIOR_EXIT)
@@ -125,7 +128,8 @@ def _photos_command(args: argparse.Namespace) -> int:
             return 0
         report = colorize_photos(args.inputs, args.output, args.model, temperature=args.temperature,
                                  device=args.device, batch_size=args.batch_size, image_size=args.size,
-                                 overwrite=args.overwrite, max_pixels=args.max_pixels, hints=args.hints)
+                                 overwrite=args.overwrite, max_pixels=args.max_pixels, hints=args.hints,
+                                 upsample=args.upsample)
     except (ValueError, OSError, RuntimeError) as exc:  # CheckpointError, NonFiniteOutput are ValueErrors
         print(f"colorkit {args.command}: error: {_one_line(exc)}", file=sys.stderr)
         return 2

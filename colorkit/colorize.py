@@ -22,6 +22,7 @@ from .colorizer import Colorizer, image_pair, resolve_device
 from .data.photos import DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS
 from .outputs import make_out_dir, output_paths, write_png
 from .quantize import DEFAULT_T
+from .upsample import DEFAULT_UPSAMPLE
 
 class NonFiniteOutput(ValueError):
     """The model gave NaN or infinite outputs: it is unusable (the images would be black)."""
@@ -172,12 +173,14 @@ def colorize_photos(photos: str | os.PathLike | Sequence[str | os.PathLike], out
                     device: str | torch.device | None = None, batch_size: int = 16, on_error: str = "skip",
                     image_size: int | None = None, space: str | None = None, progress: bool = True,
                     overwrite: bool = False, max_pixels: int | None = DEFAULT_MAX_PIXELS,
-                    hints: str | os.PathLike | list | dict | None = None) -> ColorizeReport:
+                    hints: str | os.PathLike | list | dict | None = None,
+                    upsample: str = DEFAULT_UPSAMPLE) -> ColorizeReport:
     """Colour photos / folders into out_dir/output_name(photo); unreadable, too large or done files are skipped.
 
     Existing outputs are kept unless overwrite, also those that appear while it runs; photos over max_pixels (read
     from the header) are not decoded. Ctrl-C raises ColorizeInterrupted, whose .report lists what was written.
     hints (hint models only): a HINTS.json path or its content, see colorkit.hints.load_hints_file.
+    upsample: "guided" (colour stops at the photo's edges) or "bilinear", see colorkit.upsample.
     """
     from .data import load_photos
 
@@ -197,7 +200,7 @@ def colorize_photos(photos: str | os.PathLike | Sequence[str | os.PathLike], out
         raise ValueError(f"colorize_photos: no image files ({', '.join(sorted(IMAGE_EXTENSIONS))}) in {photos}")
     make_out_dir(out_dir, create=False)
     targets = output_paths(paths, out_dir)  # refuses before anything is read or written
-    decoding = {"T": temperature, **({"space": space} if space else {}),
+    decoding = {"T": temperature, "upsample": upsample, **({"space": space} if space else {}),
                 **({"size": image_pair(image_size)} if image_size is not None else {})}
     if isinstance(model, torch.nn.Module):
         name = getattr(model, "model_name", type(model).__name__)

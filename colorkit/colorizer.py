@@ -24,11 +24,13 @@ from . import targets
 from .checkpoint import DEFAULT_IMAGE_SIZE, CheckpointError, checkpoint_info, load_checkpoint, model_spec
 from .device import default_device
 from .quantize import DEFAULT_T
+from .upsample import DEFAULT_UPSAMPLE, UPSAMPLE_METHODS
 
 
 @dataclass(frozen=True)
 class Colorizer:
-    """A colorizer model and how to read it: space ("lab" | "ycbcr"), T, method, size (None: the image's own)."""
+    """A colorizer model and how to read it: space ("lab" | "ycbcr"), T, method, size (None: the image's own),
+    upsample ("guided" | "bilinear": how chroma predicted at size goes back onto a larger image's L)."""
 
     model: nn.Module
     name: str = "colorizer"
@@ -36,6 +38,7 @@ class Colorizer:
     T: float = DEFAULT_T
     method: str = "annealed"
     size: int | tuple[int, int] | None = None
+    upsample: str = DEFAULT_UPSAMPLE
 
     def __post_init__(self) -> None:
         if not isinstance(self.model, nn.Module):
@@ -47,6 +50,8 @@ class Colorizer:
             raise ValueError(f"Colorizer: T must be a positive finite number, got {self.T!r}")
         if self.space not in ("lab", "ycbcr"):
             raise ValueError(f"Colorizer: space must be 'lab' or 'ycbcr', got {self.space!r}")
+        if self.upsample not in UPSAMPLE_METHODS:
+            raise ValueError(f"Colorizer: unknown upsample {self.upsample!r}; valid: {', '.join(UPSAMPLE_METHODS)}")
 
     @property
     def output_kind(self) -> str:
@@ -79,7 +84,7 @@ class Colorizer:
         if out is None:
             raise ValueError(f"Colorizer: output must be 'rgb' or 'ab', got {output!r}")
         return targets.predict_colors(self.model, images, self.space, T=self.T, method=self.method, output=out,
-                                      size=self.size, batch_size=batch_size, hints=hints)
+                                      size=self.size, batch_size=batch_size, hints=hints, upsample=self.upsample)
 
     @torch.no_grad()
     def ab(self, L: torch.Tensor, batch_size: int = 256) -> torch.Tensor:

@@ -174,3 +174,30 @@ def test_predict_colors_upsample_switch_and_no_change_without_upsampling():
     assert bil.shape == gui.shape == (1, 2, 96, 80) and not torch.allclose(bil, gui)
     with pytest.raises(ValueError, match="upsample"):
         targets.predict_colors(model, big, size=16, upsample="cubic")
+
+
+def test_colorizer_upsample_field_and_the_colorize_flag(tmp_path):
+    """Colorizer(upsample=...) and `colorkit colorize --upsample` pass it to predict_colors (default: guided)."""
+    from PIL import Image
+
+    from colorkit.cli import main
+    from colorkit.colorizer import Colorizer
+
+    model = _Tiny()
+    g = torch.Generator().manual_seed(6)
+    img = torch.randint(0, 256, (1, 3, 40, 56), generator=g, dtype=torch.uint8)
+    for up in ("guided", "bilinear"):
+        want = targets.predict_colors(model, img, size=8, upsample=up)
+        assert torch.equal(Colorizer(model, size=8, upsample=up)(img), want)
+    assert Colorizer(model).upsample == "guided"
+    with pytest.raises(ValueError, match="unknown upsample 'cubic'"):
+        Colorizer(model, upsample="cubic")
+    Image.fromarray(img[0].permute(1, 2, 0).numpy()).save(tmp_path / "p.png")
+    outs = {}
+    for up in ("guided", "bilinear"):
+        assert main(["colorize", str(tmp_path / "p.png"), "-o", str(tmp_path / up), "--model", "regressor",
+                     "--device", "cpu", "--upsample", up]) == 0
+        outs[up] = np.asarray(Image.open(tmp_path / up / "p_colorized.png"))
+        c = Colorizer.from_pretrained("regressor", "cpu", size=32, upsample=up)
+        np.testing.assert_array_equal(outs[up], (c(img)[0] * 255).round().byte().permute(1, 2, 0).numpy())
+    assert not np.array_equal(outs["guided"], outs["bilinear"])
