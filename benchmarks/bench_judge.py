@@ -3,7 +3,7 @@
     python benchmarks/bench_judge.py            # VGG-16-bn, batch 512 (meant for one GPU)
     python benchmarks/bench_judge.py --quick    # VGG-11 at width 0.25, batch 64: a CPU check in seconds
 
-A training step is what colorkit.judge._fit does: augment uint8 on the device, forward, label-smoothed cross
+A training step is what colorkit.judge_train._fit does: augment uint8 on the device, forward, label-smoothed cross
 entropy, backward, SGD-Nesterov step. Also prints the implied time of a 40-epoch run on 50,000 images.
 Evaluation rows time plain forward passes; colorkit.judge.judge_images evaluates in fp32, so its speed is the
 fp32 row of the layout in use.

@@ -1,6 +1,6 @@
 """The judge of seed 004: score colorizers with a CIFAR-10 classifier (accuracy, confidence, Frechet distance).
 
-Training (recipes, the one-cycle loop, the cache) lives in colorkit.judge_train; its public names are re-exported here.
+Training a judge (recipes, the one-cycle loop, the cache) lives in colorkit.judge_train, which scores with this module.
 """
 from __future__ import annotations
 
@@ -12,11 +12,7 @@ import torch.nn as nn
 from ._checks import check_image_batch, check_tensor
 from .color import join_lab, split_lab, uint8_to_float
 from .data import ImageSet
-from .judge_train import (JUDGE_PRESETS, JudgeConfig, _module_device, _to_input, judge_config, judge_key,  # noqa: F401
-                          one_cycle, train_imagenet_judge, train_judge)
 from .metrics import colorizer_ab, rmse_ab
-from .models.vgg import (VGG, WeightsAbsentError, imagenet_judge_available, imagenet_weights_path,  # noqa: F401
-                         load_imagenet_vgg)
 
 # Seed 004 (Li & Wang, Figure 7): top-1 accuracy of their ImageNet-pretrained VGG fine-tuned on CIFAR-10, for
 # the test images as grayscale, colorized by each model, and in true colour. Published as percentages.
@@ -28,6 +24,18 @@ SEED_004_TABLE: dict[str, float] = {
 
 
 # ---------------------------------------------------------------- evaluation
+
+def _module_device(model: nn.Module) -> torch.device:
+    """The device of a model's first parameter."""
+    return next(model.parameters()).device
+
+
+def _to_input(x: torch.Tensor, device: torch.device, channels_last: bool) -> torch.Tensor:
+    """uint8 or float images -> float RGB in [0, 1] on device (NHWC when asked, on CUDA)."""
+    x = x.to(device, non_blocking=True)
+    x = uint8_to_float(x) if x.dtype == torch.uint8 else x.float()
+    return x.contiguous(memory_format=torch.channels_last) if channels_last else x
+
 
 def _shift(x: torch.Tensor, dx: int, dy: int) -> torch.Tensor:
     """x (B, C, H, W) translated by (dx, dy) pixels, reflecting at the border."""

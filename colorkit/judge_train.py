@@ -14,9 +14,9 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from .checkpoint import load_checkpoint, save_checkpoint
-from .color import uint8_to_float
 from .data import ImageSet, augment, batches
 from .device import default_device
+from .judge import _to_input, judge_images
 from .loop import amp_dtype, use_channels_last
 from .models.airnet import AirNet, AirNetConfig
 from .models.vgg import VGG, WeightsAbsentError, load_imagenet_vgg
@@ -88,17 +88,6 @@ def _autocast(device: torch.device, enabled: bool):
     """bf16 autocast where it is fast (CUDA with bf16, CPUs with native bf16: loop.amp_dtype); else a no-op."""
     dtype = amp_dtype("auto" if enabled else "off", device, "train_judge")
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=dtype == torch.bfloat16)
-
-
-def _module_device(model: nn.Module) -> torch.device:
-    return next(model.parameters()).device
-
-
-def _to_input(x: torch.Tensor, device: torch.device, channels_last: bool) -> torch.Tensor:
-    """uint8 or float images -> float RGB in [0, 1] on device (NHWC when asked, on CUDA)."""
-    x = x.to(device, non_blocking=True)
-    x = uint8_to_float(x) if x.dtype == torch.uint8 else x.float()
-    return x.contiguous(memory_format=torch.channels_last) if channels_last else x
 
 
 def _new_judge(cfg: JudgeConfig, num_classes: int, pretrained: bool) -> nn.Module:
@@ -257,8 +246,6 @@ def train_judge(train_set: ImageSet, test_set: ImageSet | None, cfg: JudgeConfig
     seconds = sum(h.get("seconds", 0.0) for h in history) or time.perf_counter() - start
     acc = None
     if test_set is not None:
-        from .judge import judge_images
-
         acc = judge_images(model, test_set.images, test_set.labels, cfg.eval_batch_size, tta=cfg.tta)["top1"]
     info = {"key": key, "arch": cfg.arch, "width": cfg.width, "profile": cfg.profile, "epochs": cfg.epochs,
             "data_name": train_set.name, "n_train": len(train_set), "n_test": len(test_set) if test_set else 0,

@@ -11,17 +11,17 @@ import pytest
 import torch
 
 from colorkit import evaluation as E
-from colorkit import judge as J
 from colorkit import runner
 from colorkit.checkpoint import load_checkpoint, save_checkpoint
 from colorkit.color import from_luma_chroma, rgb_to_lab, split_lab, to_luma_chroma, uint8_to_float
 from colorkit.data import ImageSet
 from colorkit.gan import build_gan, fit_gan
-from colorkit.models import build_model
+from colorkit.models import build_model, vgg
 from colorkit.models.vgg import VGG
 from colorkit.notebook import NotebookRun
 from colorkit.profiles import get_profile
-from colorkit.train import TrainConfig, fit, predict_ab
+from colorkit.targets import predict_ab
+from colorkit.train import TrainConfig, fit
 
 matplotlib.use("Agg")
 torch.set_num_threads(1)
@@ -300,7 +300,7 @@ def test_imagenet_judge_status(tmp_path, monkeypatch):
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
     use, why = E.imagenet_judge_status("auto", "cuda")
     assert not use and "absent" in why
-    path = J.imagenet_weights_path("vgg16_bn")
+    path = vgg.imagenet_weights_path("vgg16_bn")
     path.parent.mkdir(parents=True)
     path.write_bytes(b"")
     assert [E.imagenet_judge_status(s, d)[0] for s, d in

@@ -13,7 +13,7 @@ from colorkit import judge as J
 from colorkit import judge_train
 from colorkit.color import lab_to_rgb, rgb_to_lab
 from colorkit.data import ImageSet
-from colorkit.models import build_model
+from colorkit.models import build_model, vgg
 from colorkit.models.vgg import CIFAR_MEAN, CIFAR_STD, VGG, ImageNetVGG, VGGTransferColorizer
 
 torch.set_num_threads(1)
@@ -109,8 +109,8 @@ def _hue_set(n: int, seed: int, name: str = "hues") -> ImageSet:
 def hue_judge(tmp_path_factory):
     cache = tmp_path_factory.mktemp("judge_cache")
     train, test = _hue_set(512, 0), _hue_set(128, 1)
-    cfg = J.judge_config("smoke", epochs=4, progress=False)
-    model, info = J.train_judge(train, test, cfg, device="cpu", cache=cache)
+    cfg = judge_train.judge_config("smoke", epochs=4, progress=False)
+    model, info = judge_train.train_judge(train, test, cfg, device="cpu", cache=cache)
     return model, info, cfg, cache, train, test
 
 
@@ -124,15 +124,15 @@ def test_tiny_judge_learns_hue(hue_judge):
 def test_cache_hit_loads_instead_of_training(hue_judge, monkeypatch):
     model, info, cfg, cache, train, test = hue_judge
     monkeypatch.setattr(judge_train, "_fit", lambda *a, **k: pytest.fail("trained again despite the cache"))
-    again, info2 = J.train_judge(train, test, cfg, device="cpu", cache=cache)
+    again, info2 = judge_train.train_judge(train, test, cfg, device="cpu", cache=cache)
     assert info2["cached"] and info2["cache_path"] == info["cache_path"]
     assert info2["test_accuracy"] == info["test_accuracy"] and info2["device_name"] == info["device_name"]
     for (k, v), v2 in zip(model.state_dict().items(), again.state_dict().values()):
         torch.testing.assert_close(v, v2, msg=k)
     # a different recipe is a different key: a new file in a folder cache, an error for a single-file cache
-    assert J.judge_key(cfg, "hues", 512) != J.judge_key(J.judge_config("smoke", epochs=5), "hues", 512)
+    assert judge_train.judge_key(cfg, "hues", 512) != judge_train.judge_key(judge_train.judge_config("smoke", epochs=5), "hues", 512)
     with pytest.raises(ValueError, match="train_judge: cache .* holds judge"):
-        J.train_judge(train, test, J.judge_config("smoke", epochs=5, progress=False), "cpu", info["cache_path"])
+        judge_train.train_judge(train, test, judge_train.judge_config("smoke", epochs=5, progress=False), "cpu", info["cache_path"])
 
 
 def test_judge_colorizers_rows(hue_judge):
@@ -167,25 +167,25 @@ def test_judge_colorizers_rows(hue_judge):
 # ---------------------------------------------------------------- configs, schedule, ImageNet judge
 
 def test_judge_config_presets_and_schedule():
-    full = J.judge_config("full")
+    full = judge_train.judge_config("full")
     assert (full.arch, full.epochs, full.batch_size, full.nesterov) == ("vgg16", 40, 512, True)
-    assert J.judge_config("smoke").epochs == 1 and J.judge_config("cpu").arch == "vgg11"
+    assert judge_train.judge_config("smoke").epochs == 1 and judge_train.judge_config("cpu").arch == "vgg11"
     with pytest.raises(ValueError, match="unknown preset"):
-        J.judge_config("full", preset="nope")
-    f = [J.one_cycle(s, 100, 0.2) for s in range(100)]
+        judge_train.judge_config("full", preset="nope")
+    f = [judge_train.one_cycle(s, 100, 0.2) for s in range(100)]
     assert f[0] == pytest.approx(0.05) and f[19] == pytest.approx(1.0) and max(f) == 1.0
     assert f[-1] == pytest.approx(1 / 80) and all(a >= b for a, b in zip(f[19:], f[20:]))
 
 
 def test_imagenet_judge_absent_returns_none(tmp_path, monkeypatch):
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
-    assert not J.imagenet_judge_available()
-    assert J.imagenet_weights_path() == tmp_path / "checkpoints" / "vgg16_bn-6c64b313.pth"
+    assert not vgg.imagenet_judge_available()
+    assert vgg.imagenet_weights_path() == tmp_path / "checkpoints" / "vgg16_bn-6c64b313.pth"
     with pytest.warns(RuntimeWarning, match=r"vgg16_bn-6c64b313.pth.*checkpoints"):
-        assert J.train_imagenet_judge(_hue_set(8, 0), None, device="cpu") is None
+        assert judge_train.train_imagenet_judge(_hue_set(8, 0), None, device="cpu") is None
     (tmp_path / "checkpoints").mkdir()
     (tmp_path / "checkpoints" / "vgg16_bn-6c64b313.pth").touch()
-    assert J.imagenet_judge_available()
+    assert vgg.imagenet_judge_available()
 
 
 # ---------------------------------------------------------------- the VGG-transfer colorizer
@@ -228,8 +228,8 @@ def test_imagenet_vgg_wrapper_shapes():
 def test_stopped_judge_training_resumes_to_the_same_weights(tmp_path, monkeypatch):
     """A run killed after its first epoch goes on from the .partial.pt file to the weights of an unbroken run."""
     train, test = _hue_set(256, 0), _hue_set(64, 1)
-    cfg = J.judge_config("smoke", epochs=2, progress=False, arch="airnet", batch_size=64)
-    whole, _ = J.train_judge(train, test, cfg, device="cpu", cache=tmp_path / "whole")
+    cfg = judge_train.judge_config("smoke", epochs=2, progress=False, arch="airnet", batch_size=64)
+    whole, _ = judge_train.train_judge(train, test, cfg, device="cpu", cache=tmp_path / "whole")
     real_save = judge_train.save_checkpoint
 
     def save_then_die(path, state):
@@ -238,10 +238,10 @@ def test_stopped_judge_training_resumes_to_the_same_weights(tmp_path, monkeypatc
 
     monkeypatch.setattr(judge_train, "save_checkpoint", save_then_die)
     with pytest.raises(KeyboardInterrupt):
-        J.train_judge(train, test, cfg, device="cpu", cache=tmp_path / "broken")
+        judge_train.train_judge(train, test, cfg, device="cpu", cache=tmp_path / "broken")
     partial = next((tmp_path / "broken").glob("*.partial.pt"))
     monkeypatch.setattr(judge_train, "save_checkpoint", real_save)
-    resumed, info = J.train_judge(train, test, cfg, device="cpu", cache=tmp_path / "broken")
+    resumed, info = judge_train.train_judge(train, test, cfg, device="cpu", cache=tmp_path / "broken")
     assert [h["epoch"] for h in info["history"]] == [1, 2] and not partial.exists()
     for (name, a), b in zip(whole.state_dict().items(), resumed.state_dict().values()):
         assert torch.equal(a, b), name
