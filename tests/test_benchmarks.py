@@ -74,3 +74,10 @@ def test_gpu_check_fits_a_lent_gpu_and_names_every_recipe(tmp_path):
         script = next((a for a in argv[1:] if a.endswith(".py")), None)
         assert script is None or (ROOT / script).is_file(), name
         assert "--device" in argv and argv[argv.index("--device") + 1] == "cuda", name
+
+
+def test_bench_photos_runs_at_a_tiny_size(tmp_path):
+    out = _run("benchmarks/bench_photos.py", "--runs", "regressor:16", "--photos", "astronaut", "chelsea",
+               "--long-side", "48", "--height", "32", "--out", str(tmp_path))
+    assert "regressor      16  guided" in out and "bilinear" in out
+    assert {p.name for p in tmp_path.iterdir()} == {"montage_regressor_16.png", "zoom_regressor_16.png"}
