@@ -1,13 +1,11 @@
 """colorkit: a notebook-first teaching and reproduction kit for automatic image colorization.
 
-Notebooks use one small surface: `import colorkit as ck`, then `ck.<function>` for the names below,
-and `ck.viz`, `ck.models`, `ck.judge`, `ck.gan` for plots and the larger families.
+Notebooks use one small surface: `import colorkit as ck`, then `ck.<function>` for the names below, `ck.Colorizer`
+to colour images with a model, and the modules `ck.viz`, `ck.models`, `ck.metrics`, `ck.losses`, `ck.targets`,
+`ck.data`, ... for plots and the larger families. Larger machinery is imported from its own module by name
+(`from colorkit import gan`, `from colorkit import judge`, `from colorkit.hint_editor import HintSession`).
 """
-from dataclasses import replace
-
-import torch
-
-from . import color, data, hints, metrics, models, quantize, rebalance, targets, viz
+from . import color, data, hints, losses, metrics, models, quantize, rebalance, targets, viz
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .color import (from_luma_chroma, hsv_to_rgb, join_lab, lab_to_rgb, rgb_to_hsv, rgb_to_lab, rgb_to_ycbcr,
                     split_lab, to_luma_chroma, uint8_to_float, ycbcr_to_rgb)
@@ -25,7 +23,8 @@ from .quantize import (ab_bins, annealed_mean, decode, decode_mean, decode_mode,
                        soft_encode_sparse)
 from .rebalance import (class_weights, empirical_prior, load_zhang_prior, prior_summary, smooth_prior,
                         try_load_zhang_prior)
-from .train import History, TrainConfig, fit, load_model, predict_ab
+from .targets import predict_ab
+from .train import History, TrainConfig, fit, load_model
 from .viz import toy_bimodal_distribution
 
 __version__ = "0.1.0"

@@ -19,8 +19,7 @@ import pytest
 import torch
 from PIL import Image
 
-from colorkit import cli, runner
-from colorkit import train as train_module
+from colorkit import cli, runner, train_cli
 from colorkit.checkpoint import CheckpointError, find_checkpoints, load_checkpoint, save_checkpoint
 from colorkit.colorize import NonFiniteOutput, colorize_photos
 from colorkit.data import ImageSet, load_cifar10, load_dataset
@@ -158,7 +157,7 @@ def test_a_crafted_cifar_pickle_is_refused_without_running_its_code(tmp_path, ca
         load_cifar10(folder, download=False)
     with pytest.raises(ValueError, match="data_batch_1"):
         load_dataset(str(tmp_path))
-    assert train_module.main(["--model", "compact_classifier", "--data", str(folder), "--no-progress"]) == 2
+    assert train_cli.main(["--model", "compact_classifier", "--data", str(folder), "--no-progress"]) == 2
     _one_line_error(capsys, "data_batch_1", "posix.system")
     assert not marker.exists()
 
@@ -209,7 +208,7 @@ def test_a_broken_tar_gz_given_to_train_is_a_one_line_error(tmp_path, capsys, da
     bad.write_bytes(body)
     with pytest.raises(ValueError, match=r"cifar10-jpeg\.tar\.gz is not a readable tar archive"):
         load_cifar10(bad, download=False, cache_dir=tmp_path / "cache")
-    assert train_module.main(["--model", "compact_classifier", "--data", str(bad), "--no-progress"]) == 2
+    assert train_cli.main(["--model", "compact_classifier", "--data", str(bad), "--no-progress"]) == 2
     _one_line_error(capsys, "cifar10-jpeg.tar.gz is not a readable tar archive")
 
 
@@ -250,10 +249,10 @@ def test_resuming_with_other_data_is_refused_and_keeps_the_provenance(tmp_path, 
     assert hashlib.sha1(path.read_bytes()).hexdigest() == before and load_checkpoint(path)["dataset"] == "set A"
     # the CLI refuses before training
     args = ["--model", "compact_classifier", "--epochs", "1", "--checkpoint", str(tmp_path / "cli.pt"), "--no-progress"]
-    assert train_module.main([*args, "--data", "embedded"]) == 0
+    assert train_cli.main([*args, "--data", "embedded"]) == 0
     capsys.readouterr()
     cifar = _pickle_cifar(tmp_path / "cifar-10-batches-py")
-    assert train_module.main([*args, "--epochs", "2", "--data", str(cifar)]) == 2
+    assert train_cli.main([*args, "--epochs", "2", "--data", str(cifar)]) == 2
     _one_line_error(capsys, "cli.pt", "'embedded photo patches'", f"--data '{cifar}' is 'CIFAR-10'")
     assert load_checkpoint(tmp_path / "cli.pt")["epoch"] == 1
 
@@ -324,7 +323,7 @@ def test_unsafe_empty_and_truncated_checkpoints_say_so_in_one_line(checkpoint, t
 
 def test_every_command_documents_its_exit_codes(capsys):
     for argv, main in ((["colorize", "--help"], cli.main), (["info", "--help"], cli.main),
-                       (["run", "--help"], cli.main), (["--help"], train_module.main)):
+                       (["run", "--help"], cli.main), (["--help"], train_cli.main)):
         with pytest.raises(SystemExit):
             main(argv)
         text = " ".join(capsys.readouterr().out.split())

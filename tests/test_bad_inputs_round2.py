@@ -15,7 +15,6 @@ import torch
 from PIL import Image
 
 from colorkit import cli
-from colorkit import train as train_module
 from colorkit import train_cli
 from colorkit.checkpoint import load_checkpoint
 from colorkit.data import ImageSet
@@ -244,7 +243,7 @@ def test_check_points_takes_huge_integers_without_overflow():
 def test_train_refuses_zero_negative_and_non_finite_arguments(tmp_path, capsys, monkeypatch, flag, value, words):
     monkeypatch.setattr(train_cli, "fit", lambda *a, **k: pytest.fail("training started"))
     with pytest.raises(SystemExit) as done:
-        train_module.main(["--model", "compact_classifier", f"{flag}={value}", "--no-progress"])
+        train_cli.main(["--model", "compact_classifier", f"{flag}={value}", "--no-progress"])
     assert done.value.code == 2
     _one_line_error(capsys, f"argument {flag}: {words}")
 
@@ -298,10 +297,10 @@ def test_black_and_white_photos_make_no_prior_and_no_rebalanced_model(tmp_path, 
     assert not (tmp_path / "prior.npy").exists()
     common = ["--model", "compact_classifier", "--data", str(bw), "--size", "16", "--epochs", "1", "--no-progress",
               "--checkpoint", str(tmp_path / "c.pt")]
-    assert train_module.main([*common, "--loss", "rebalanced", "--prior", "own"]) == 2
+    assert train_cli.main([*common, "--loss", "rebalanced", "--prior", "own"]) == 2
     _one_line_error(capsys, "--data: the training photos of photos in", "are black-and-white")
     assert not (tmp_path / "c.pt").exists()
-    assert train_module.main(common) == 0  # another loss: trained, but not without a word
+    assert train_cli.main(common) == 0  # another loss: trained, but not without a word
     assert "python -m colorkit.train: warning: --data: the training photos of photos in" in capsys.readouterr().err
 
 
@@ -331,7 +330,7 @@ def test_prior_plot_with_an_unknown_type_writes_nothing(tmp_path, capsys):
 def _prior_arg_error(tmp_path, capsys, prior: str, *needles: str) -> None:
     argv = ["--model", "compact_classifier", "--data", str(tmp_path / "photos"), "--size", "16", "--epochs", "1",
             "--loss", "rebalanced", "--prior", prior, "--no-progress"]
-    assert train_module.main(argv) == 2
+    assert train_cli.main(argv) == 2
     _one_line_error(capsys, *needles)
 
 
@@ -358,6 +357,6 @@ def test_an_empty_test_folder_is_named(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(train_cli, "fit", lambda *a, **k: pytest.fail("training started"))
     _photo(tmp_path / "photos" / "train" / "a.png", h=32, w=32)
     (tmp_path / "photos" / "test").mkdir()
-    assert train_module.main(["--model", "compact_classifier", "--data", str(tmp_path / "photos"), "--size", "16",
+    assert train_cli.main(["--model", "compact_classifier", "--data", str(tmp_path / "photos"), "--size", "16",
                               "--no-progress"]) == 2
     _one_line_error(capsys, f"no image files (", f"in {tmp_path / 'photos' / 'test'} (with train/ and test/ both")

@@ -14,7 +14,7 @@ from colorkit.cli import main as cli_main
 from colorkit.data.photos import PHOTO_LOAD_SCALE, load_photos, photo_training_sets, random_crops
 from colorkit.quantize import ab_bins
 from colorkit.rebalance import class_weights, empirical_prior, load_zhang_prior, photo_prior
-from colorkit.train import main as train_main
+from colorkit.train_cli import main as train_main
 
 torch.set_num_threads(1)
 

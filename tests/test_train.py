@@ -8,9 +8,8 @@ import torch.nn.functional as F
 from colorkit import color, metrics, quantize
 from colorkit.checkpoint import load_checkpoint
 from colorkit.models import build_model
-from colorkit.targets import evaluate, gaussian_blur, predict_ab
-from colorkit.train import (OPTIMIZERS, History, TrainConfig, TrainingDiverged, colorize, fit, load_model,
-                            make_optimizer)
+from colorkit.targets import colorize, evaluate, gaussian_blur, predict_ab
+from colorkit.train import OPTIMIZERS, History, TrainConfig, TrainingDiverged, fit, load_model, make_optimizer
 
 torch.set_num_threads(1)
 SIZE = 16  # every test image is 16x16: a multiple of the models' input_multiple (8)
@@ -275,7 +274,7 @@ def test_checkpoint_records_profile_data_and_size_for_colorkit_info(tmp_path):
 def test_cli_trains_the_rebalanced_loss_from_the_training_set_prior(tmp_path, capsys):
     from colorkit.rebalance import class_weights, empirical_prior
     from colorkit.data import load_dataset
-    from colorkit.train import main
+    from colorkit.train_cli import main
 
     ckpt = tmp_path / "rebalanced.pt"
     argv = ["--model", "zhang_simplified", "--profile", "smoke", "--data", "embedded", "--loss", "rebalanced",

@@ -1,13 +1,12 @@
-"""One training loop for every non-adversarial colorizer: TrainConfig, fit (AMP, DDP, resume), load_model, CLI.
+"""One training loop for every non-adversarial colorizer: TrainConfig, fit (AMP, DDP, resume), load_model.
 
-predict_ab and colorize live in colorkit.targets and are re-exported here.
+`python -m colorkit.train` runs colorkit.train_cli (a package, so that running it does not import this twice).
 """
 from __future__ import annotations
 
 import hashlib
 import math
 import os
-import sys
 import time
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -18,16 +17,15 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
-from . import targets
-from ._checks import check_positive
-from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from .data import augment
-from .data.photos import random_crops
-from .device import default_device
-from .hints import hint_channels, hint_input, simulate_hints
-from .loop import (AMP_MODES, AUGMENT, TrainingDiverged, amp_dtype, checkpoint_state, device_images, dist_info,  # noqa: F401
+from .. import targets
+from .._checks import check_positive
+from ..checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from ..data import augment
+from ..data.photos import random_crops
+from ..device import default_device
+from ..hints import hint_channels, hint_input, simulate_hints
+from ..loop import (AMP_MODES, AUGMENT, TrainingDiverged, amp_dtype, checkpoint_state, device_images, dist_info,  # noqa: F401
                    epoch_seed, resolve_device, restore, use_channels_last)
-from .targets import colorize, predict_ab  # noqa: F401  (re-exported: the inference side of fit)
 
 # Optimiser presets, airbench style: each line says why it is here. cfg.lr / cfg.weight_decay override them.
 OPTIMIZERS: dict[str, dict[str, Any]] = {
@@ -319,7 +317,7 @@ def fit(model: torch.nn.Module, train_set: Any, val_set: Any = None, cfg: TrainC
 
 def load_model(path: str | os.PathLike, device: str | torch.device | None = None) -> tuple[torch.nn.Module, dict]:
     """Rebuild a trained model from a fit checkpoint (eval mode) and return it with the checkpoint's metadata."""
-    from .models import build_model
+    from ..models import build_model
 
     state = load_checkpoint(path, map_location="cpu")
     if not state.get("spec"):
@@ -331,13 +329,3 @@ def load_model(path: str | os.PathLike, device: str | torch.device | None = None
     meta["history"] = History.from_dict(state["history"])
     return model, meta
 
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m colorkit.train` (arguments, data, DDP under torchrun): see colorkit.train_cli."""
-    from .train_cli import main as cli_main
-
-    return cli_main(argv)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
