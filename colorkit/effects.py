@@ -31,6 +31,7 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "unbalanced, mode": ("classifier_unbalanced", {"method": "mode"}), "transfer": ("transfer", {}),
 }
 JUDGES = ("judge", "chroma_judge")
+GREY_CHROMA = 5.0  # Lab units: a pixel whose |ab| is below this looks grey (the "grey fraction" of an image)
 SWEEP_T = (1.0, 0.77, 0.58, 0.38, 0.2, 0.1)  # temperatures of the sepia-to-vivid sweep (then the mode)
 
 
@@ -48,6 +49,7 @@ class Claim:
 
 CLAIMS: tuple[Claim, ...] = (
     Claim("002", "a CNN colours better than a per-pixel MLP", "rmse_ab", "regressor", "mlp", "lower"),
+    Claim("003", "L1 beats L2 (the generator alone)", "rmse_ab", "regressor_l1", "regressor", "lower"),
     Claim("003", "L1 beats L2: less averaging, more colour", "colourfulness", "regressor_l1", "regressor", "higher"),
     Claim("003", "the GAN's colourfulness is closer to the truth's than its generator's alone", "colour_gap",
           "gan", "regressor_l1", "lower"),
@@ -116,6 +118,7 @@ def measure(images: torch.Tensor, labels: torch.Tensor, colourings: dict[str, Co
             rec = out[name]
             rec.setdefault("rmse_ab", []).append(rmse_ab(ab, ab_true, reduction="none"))
             rec.setdefault("colourfulness", []).append(colorfulness(x, reduction="none"))
+            rec.setdefault("grey_fraction", []).append((ab.norm(dim=1) < GREY_CHROMA).float().mean(dim=(1, 2)))
             for jname, judge in judges.items():
                 logits, feats = _judge_batch(judge, x, 0)
                 rec.setdefault(f"correct:{jname}", []).append(logits.argmax(1).cpu() == y)
@@ -210,6 +213,20 @@ def format_effects(result: dict[str, Any]) -> str:
                      f"**{r['verdict']}** |")
     for name in result["missing"]:
         lines.append(f"\nnot measured: reference {name!r} is not in the package (train it: make reference)")
+    return "\n".join(lines)
+
+
+def format_summary(result: dict[str, Any]) -> str:
+    """Every colouring's means: judges' top-1 (seed 004's ordering), colourfulness, RMSE ab, grey fraction."""
+    judges = [j for j in JUDGES if any(f"correct:{j}" in r for r in result["summary"].values())]
+    head = ["colouring", *[f"{j} top-1" for j in judges], "colourfulness", "RMSE ab", "grey pixels"]
+    lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    n = result["n_images"]
+    for name, r in result["summary"].items():
+        acc = [f"{100 * r[f'correct:{j}']:.1f} % [{', '.join(f'{100 * v:.1f}' for v in stats.wilson(round(r[f'correct:{j}'] * n), n))}]"
+               for j in judges]
+        lines.append(f"| {name} | " + " | ".join(acc + [f"{r['colourfulness']:.2f}", f"{r['rmse_ab']:.2f}",
+                                                        f"{100 * r['grey_fraction']:.1f} %"]) + " |")
     return "\n".join(lines)
 
 

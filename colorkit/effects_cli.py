@@ -50,7 +50,7 @@ def _sweep_figure(sweep: list[dict], path: Path) -> None:
 def main(argv: list[str] | None = None, prog: str = "colorkit effects") -> int:
     """Measure the references, print the table, write effects.json / effects.md, compare with --check."""
     from .data import load_dataset
-    from .effects import changed_verdicts, effects_table, format_effects, temperature_sweep
+    from .effects import changed_verdicts, effects_table, format_effects, format_summary, temperature_sweep
 
     args = build_parser(prog).parse_args(argv)
     for flag in ("limit", "n_boot"):
@@ -79,7 +79,8 @@ def main(argv: list[str] | None = None, prog: str = "colorkit effects") -> int:
     result["seconds"] = round(time.time() - started, 1)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    table = format_effects(result)
+    table = format_effects(result) + "\n\nEvery colouring (means over the same images; top-1 with Wilson 95 % intervals; grey" \
+        " pixels: |ab| < 5):\n\n" + format_summary(result)
     print(table)
     for name, text in (("effects.json", json.dumps(result, indent=1) + "\n"), ("effects.md", table + "\n")):
         tmp = out / f".{name}.tmp"
