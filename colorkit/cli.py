@@ -103,6 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
     prior.add_argument("--overwrite", action="store_true", help="replace existing -o / --plot files")
     prior.add_argument("--max-pixels", type=int_arg(), default=DEFAULT_MAX_PIXELS, metavar="N",
                        help=f"skip photos of more than N pixels (default {DEFAULT_MAX_PIXELS:,})")
+    sub.add_parser("effects", add_help=False, help="the effects table: each seed's claim on the reference models, "
+                   "with paired tests and verdicts (colorkit effects --help)")
     sub.add_parser("pretrained", help="list the pretrained models shipped with the kit (name, parameters, data, "
                    "metrics)", epilog="exit status: 0 listed, 2 none are installed")
     info = sub.add_parser("info", help="describe a checkpoint: model, options, training data, profile, metrics",
@@ -225,6 +227,15 @@ def _plot_prior(prior, path: str, title: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the colorkit command (130 on Ctrl-C, with no traceback)."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["effects"]:  # its own parser: colorkit/effects_cli.py
+        from .effects_cli import main as effects_main
+
+        try:
+            return effects_main(argv[1:])
+        except KeyboardInterrupt:
+            print("colorkit effects: interrupted (Ctrl-C)", file=sys.stderr)
+            return 130
     args = build_parser().parse_args(argv)
     try:
         return _dispatch(args)

@@ -130,6 +130,10 @@ def test_changed_verdicts_and_the_check_option(tmp_path, monkeypatch, capsys):
     assert effects_cli.main(["--out", str(tmp_path / "o"), "--no-sweep", "--check", str(path)]) == 0
     assert json.loads((tmp_path / "o" / "effects.json").read_text())["rows"][0]["verdict"] == "holds"
     assert effects_cli.main(["--limit", "0"]) == 2
+    from colorkit.cli import main as colorkit_main
+
+    assert colorkit_main(["effects", "--n-boot", "0"]) == 2  # `colorkit effects` is the same command
+    assert "--n-boot must be >= 1" in capsys.readouterr().err
     (tmp_path / "bad.json").write_text("{")
     assert effects_cli.main(["--check", str(tmp_path / "bad.json")]) == 2
 
