@@ -20,7 +20,7 @@ from . import stats
 from .color import join_lab, split_lab, uint8_to_float
 from .colorizer import Colorizer
 from .judge import _judge_batch, frechet_distance
-from .metrics import colorfulness, rmse_ab
+from .metrics import colorfulness, psnr, rmse_ab
 
 # The colourings measured: name -> (reference model, decoding); "grayscale" and "truth" need no model.
 VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -29,7 +29,9 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "classifier, mode": ("classifier", {"method": "mode"}),
     "unbalanced": ("classifier_unbalanced", {}), "unbalanced, mean": ("classifier_unbalanced", {"method": "mean"}),
     "unbalanced, mode": ("classifier_unbalanced", {"method": "mode"}), "transfer": ("transfer", {}),
+    "vehicles, general prior": ("vehicles_general", {}), "vehicles, own prior": ("vehicles_own", {}),
 }
+VEHICLES = ("airplane", "automobile", "ship", "truck")  # seed 001's narrow domain (colorkit.recipes)
 JUDGES = ("judge", "chroma_judge")
 GREY_CHROMA = 5.0  # Lab units: a pixel whose |ab| is below this looks grey (the "grey fraction" of an image)
 SWEEP_T = (1.0, 0.77, 0.58, 0.38, 0.2, 0.1)  # temperatures of the sepia-to-vivid sweep (then the mode)
@@ -45,6 +47,7 @@ class Claim:
     a: str
     b: str
     direction: str
+    classes: tuple[str, ...] = ()  # only the test images of these classes (empty: all)
 
 
 CLAIMS: tuple[Claim, ...] = (
@@ -63,6 +66,10 @@ CLAIMS: tuple[Claim, ...] = (
           "unbalanced", "higher"),
     Claim("001", "the annealed mean is more vivid than the mean (rebalanced)", "colourfulness", "classifier",
           "classifier, mean", "higher"),
+    Claim("001", "a narrow domain's own prior beats a general one (vehicles)", "psnr", "vehicles, own prior",
+          "vehicles, general prior", "higher", VEHICLES),
+    Claim("001", "... and gives more colour (vehicles)", "colourfulness", "vehicles, own prior",
+          "vehicles, general prior", "higher", VEHICLES),
     Claim("004", "classification (mode) beats regression for the judge", "top1:judge", "unbalanced, mode",
           "regressor", "higher"),
     Claim("004", "classification (mode) beats regression for the chroma judge", "top1:chroma_judge",
@@ -117,6 +124,10 @@ def measure(images: torch.Tensor, labels: torch.Tensor, colourings: dict[str, Co
             x = rgb if name == "truth" else join_lab(L, ab)
             rec = out[name]
             rec.setdefault("rmse_ab", []).append(rmse_ab(ab, ab_true, reduction="none"))
+            if name != "truth":
+                rec.setdefault("psnr", []).append(psnr(x, rgb, reduction="none"))
+            else:
+                rec.setdefault("label", []).append(y)
             rec.setdefault("colourfulness", []).append(colorfulness(x, reduction="none"))
             rec.setdefault("grey_fraction", []).append((ab.norm(dim=1) < GREY_CHROMA).float().mean(dim=(1, 2)))
             for jname, judge in judges.items():
@@ -124,7 +135,8 @@ def measure(images: torch.Tensor, labels: torch.Tensor, colourings: dict[str, Co
                 rec.setdefault(f"correct:{jname}", []).append(logits.argmax(1).cpu() == y)
                 if name in features or name == "truth":
                     rec.setdefault(f"features:{jname}", []).append(feats.cpu())
-    return {n: {k: torch.cat(v).double().numpy() if not k.startswith("correct") else torch.cat(v).numpy()
+    keep = ("correct", "label")  # booleans and class indices stay as they are
+    return {n: {k: torch.cat(v).numpy() if k.startswith(keep) else torch.cat(v).double().numpy()
                 for k, v in rec.items()} for n, rec in out.items()}
 
 
@@ -133,8 +145,15 @@ def _frechet_pair(fa: np.ndarray, fb: np.ndarray, ft: np.ndarray):
     return lambda idx: (frechet_distance(t(fa[idx]), t(ft[idx])), frechet_distance(t(fb[idx]), t(ft[idx])))
 
 
-def check_claim(claim: Claim, m: dict[str, dict[str, np.ndarray]], n_boot: int = 1000) -> dict[str, Any]:
-    """One row of the table: both sides with 95 % intervals, the paired difference, its test and the verdict."""
+def check_claim(claim: Claim, m: dict[str, dict[str, np.ndarray]], n_boot: int = 1000,
+                classes: list[str] | None = None) -> dict[str, Any]:
+    """One row of the table: both sides with 95 % intervals, the paired difference, its test and the verdict.
+
+    classes: the class names of m["truth"]["label"], for claims about some classes only.
+    """
+    if claim.classes:
+        wanted = np.isin(m["truth"]["label"], [list(classes).index(c) for c in claim.classes])
+        m = {name: {k: v[wanted] for k, v in rec.items()} for name, rec in m.items()}
     a, b = m[claim.a], m[claim.b]
     kind, _, judge = claim.metric.partition(":")
     p = None
@@ -167,8 +186,11 @@ def effects_table(test_set, device: str | torch.device = "cpu", n_boot: int = 10
         if needs - set(colourings) or (judge and judge not in judges):
             skipped.append(claim.text)
             continue
-        rows.append(check_claim(claim, m, n_boot))
-    summary = {name: {k: float(v.mean()) for k, v in rec.items() if not k.startswith("features")}
+        if claim.classes and not set(claim.classes) <= set(test_set.classes or ()):
+            skipped.append(claim.text)
+            continue
+        rows.append(check_claim(claim, m, n_boot, list(test_set.classes or ())))
+    summary = {name: {k: float(v.mean()) for k, v in rec.items() if not k.startswith(("features", "label"))}
                for name, rec in m.items()}
     return {"n_images": int(test_set.images.shape[0]), "data": test_set.name, "rows": rows, "missing": missing,
             "skipped_claims": skipped, "summary": summary}
@@ -223,6 +245,8 @@ def format_summary(result: dict[str, Any]) -> str:
     lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
     n = result["n_images"]
     for name, r in result["summary"].items():
+        if name.startswith("vehicles"):  # trained on four classes: their claims use those test images only
+            continue
         acc = [f"{100 * r[f'correct:{j}']:.1f} % [{', '.join(f'{100 * v:.1f}' for v in stats.wilson(round(r[f'correct:{j}'] * n), n))}]"
                for j in judges]
         lines.append(f"| {name} | " + " | ".join(acc + [f"{r['colourfulness']:.2f}", f"{r['rmse_ab']:.2f}",

@@ -90,6 +90,20 @@ def test_claims_on_made_up_measurements(metric, a, b, direction, want):
     assert row["a_ci"][0] <= row["a"] <= row["a_ci"][1] and row["b_ci"][0] <= row["b"] <= row["b_ci"][1]
 
 
+def test_a_claim_about_some_classes_uses_only_their_images():
+    m, y = _measurements()
+    m["truth"]["label"] = y
+    vehicles = np.isin(y, [0, 1])
+    m["mixed"] = {"rmse_ab": np.where(vehicles, m["good"]["rmse_ab"], m["bad"]["rmse_ab"] + 5)}
+    m["other"] = {"rmse_ab": np.where(vehicles, m["bad"]["rmse_ab"], m["good"]["rmse_ab"])}
+    classes = ["airplane", "automobile", *[f"c{i}" for i in range(2, 10)]]
+    everywhere = effects.Claim("001", "x", "rmse_ab", "mixed", "other", "lower")
+    on_vehicles = effects.Claim("001", "x", "rmse_ab", "mixed", "other", "lower", ("airplane", "automobile"))
+    assert effects.check_claim(everywhere, m, 300, classes)["verdict"] == "reversed"
+    row = effects.check_claim(on_vehicles, m, 300, classes)
+    assert row["verdict"] == "holds" and row["a"] == pytest.approx(m["good"]["rmse_ab"][vehicles].mean())
+
+
 def test_frechet_claim_prefers_features_drawn_like_the_truths():
     rng = np.random.default_rng(0)
     t = rng.normal(0, 1, (400, 4))
