@@ -21,6 +21,8 @@ def build_parser(prog: str = "colorkit effects") -> argparse.ArgumentParser:
                    help="an earlier effects.json on the same images: exit 1 if any verdict changed")
     p.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples (default 1000)")
     p.add_argument("--no-sweep", action="store_true", help="skip the temperature sweep (colourfulness vs T)")
+    p.add_argument("--sweep-limit", type=int, default=2000,
+                   help="test images for the temperature sweep (default: the first 2,000; means need no more)")
     p.add_argument("--device", default="cpu")
     return p
 
@@ -53,7 +55,7 @@ def main(argv: list[str] | None = None, prog: str = "colorkit effects") -> int:
     from .effects import changed_verdicts, effects_table, format_effects, format_summary, temperature_sweep
 
     args = build_parser(prog).parse_args(argv)
-    for flag in ("limit", "n_boot"):
+    for flag in ("limit", "n_boot", "sweep_limit"):
         value = getattr(args, flag)
         if value is not None and value < (2 if flag == "limit" else 1):
             print(f"{prog}: error: --{flag.replace('_', '-')} must be >= {2 if flag == 'limit' else 1}, got {value}",
@@ -75,12 +77,18 @@ def main(argv: list[str] | None = None, prog: str = "colorkit effects") -> int:
     started = time.time()
     result = effects_table(test_set, args.device, args.n_boot)
     if not args.no_sweep:
-        result["sweep"] = temperature_sweep(test_set, args.device)
+        result["sweep"] = temperature_sweep(test_set.subset(min(args.sweep_limit, len(test_set))), args.device)
+        result["sweep_images"] = min(args.sweep_limit, len(test_set))
     result["seconds"] = round(time.time() - started, 1)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     table = format_effects(result) + "\n\nEvery colouring (means over the same images; top-1 with Wilson 95 % intervals; grey" \
         " pixels: |ab| < 5):\n\n" + format_summary(result)
+    if result.get("sweep"):
+        table += (f"\n\nThe temperature sweep (first {result['sweep_images']:,} test images):\n\n"
+                  "| model | decoding | colourfulness | RMSE ab |\n| --- | --- | --- | --- |\n"
+                  + "\n".join(f"| {r['model']} | {r['decoding']} | {r['colourfulness']:.2f} | {r['rmse_ab']:.2f} |"
+                               for r in result["sweep"]))
     print(table)
     for name, text in (("effects.json", json.dumps(result, indent=1) + "\n"), ("effects.md", table + "\n")):
         tmp = out / f".{name}.tmp"

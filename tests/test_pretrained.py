@@ -98,12 +98,26 @@ def test_recipe_runs_at_a_tiny_size_and_resumes(tmp_path, capsys):
         assert pretrained_train.main([name, *common]) == 0
         model, card = P.load_pretrained(name, device="cpu", folder=tmp_path / "out")
         assert card["command"] == f"python -m colorkit.pretrained_train {name} --data cifar --epochs 1"
-        assert card["epochs"] == 1 and card["data"].endswith("40 training images")
+        n = 16 if name.startswith("vehicles") else 40  # four of the ten classes
+        assert card["epochs"] == 1 and card["data"].endswith(f"{n} training images")
     classifier = json.loads((tmp_path / "out" / "classifier.json").read_text())
     assert "judge_gap_recovered" in classifier["metrics"]  # judged by the judge trained just before
     before = (tmp_path / "work" / "full" / "regressor.pt").stat().st_mtime_ns
     assert pretrained_train.main(["regressor", *common]) == 0  # resumes: the epoch is done, nothing retrained
     assert (tmp_path / "work" / "full" / "regressor.pt").stat().st_mtime_ns == before
+    # --recard: the same weights judged again by the judges shipped now (both judges, each named by its sha256)
+    card_path = tmp_path / "out" / "regressor.json"
+    old = json.loads(card_path.read_text())
+    old["metrics"] = {k: v for k, v in old["metrics"].items() if not k.startswith("chroma_judge")}
+    card_path.write_text(json.dumps(old))
+    assert pretrained_train.main(["regressor", "--recard", *common]) == 0
+    new = json.loads(card_path.read_text())
+    assert new["sha256"] == old["sha256"] and new["history"] == old["history"]
+    chroma = json.loads((tmp_path / "out" / "chroma_judge.json").read_text())
+    assert new["metrics"]["chroma_judge_sha256"] == chroma["sha256"] and "chroma_judge_top1_colorized" in new["metrics"]
+    assert pretrained_train.main(["judge", "--recard", *common]) == 0
+    judge = json.loads((tmp_path / "out" / "judge.json").read_text())
+    assert judge["metrics"]["tta"] == 2 and set(judge["headline"]) == {"top1", "top1_grayscale"}
 
 
 def test_recipe_refuses_bad_sizes(capsys):
