@@ -162,7 +162,8 @@ def check_claim(claim: Claim, m: dict[str, dict[str, np.ndarray]], n_boot: int =
         p = r["p"]
     elif kind == "frechet":
         key = f"features:{judge}"
-        r = stats.paired_bootstrap(_frechet_pair(a[key], b[key], m["truth"][key]), len(a[key]), max(n_boot // 5, 50))
+        r = stats.paired_bootstrap(_frechet_pair(a[key], b[key], m["truth"][key]), len(a[key]), max(n_boot // 5, 50),
+                                   bias_correct=True)
     elif kind == "colour_gap":
         ca, cb, ct = a["colourfulness"], b["colourfulness"], m["truth"]["colourfulness"]
         r = stats.paired_bootstrap(lambda idx: (abs(ca[idx].mean() - ct[idx].mean()),
