@@ -120,7 +120,7 @@ def check_output(model: nn.Module, spec: dict[str, Any]) -> list[float]:
 def export_pretrained(name: str, model: nn.Module, spec: dict[str, Any], card: dict[str, Any],
                       folder: str | os.PathLike | None = None) -> dict[str, Any]:
     """Write NAME.pt (bf16 weights + spec) and NAME.json (card + size + sha256 + check); returns the card written."""
-    pt, card_path = weights_path(name, folder)
+    pt, _ = weights_path(name, folder)
     pt.parent.mkdir(parents=True, exist_ok=True)
     weights = {k: (v.detach().to("cpu", STORAGE_DTYPE) if v.is_floating_point() else v.detach().cpu()).clone()
                for k, v in model.state_dict().items()}
@@ -131,10 +131,17 @@ def export_pretrained(name: str, model: nn.Module, spec: dict[str, Any], card: d
     card = {"name": name, **card, "parameters": n_params, "storage": str(STORAGE_DTYPE).removeprefix("torch."),
             "file": pt.name, "bytes": pt.stat().st_size, "sha256": sha256_file(pt),
             "check": {"input": "check_input(spec): torch.Generator seed 0", "output": check_output(reloaded, spec)}}
-    tmp = card_path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(card, indent=2) + "\n")
-    os.replace(tmp, card_path)
+    write_card(name, card, folder)
     return card
+
+
+def write_card(name: str, card: dict[str, Any], folder: str | os.PathLike | None = None) -> Path:
+    """Write NAME.json atomically (a temp file, then a rename); returns its path."""
+    path = weights_path(name, folder)[1]
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(card, indent=2) + "\n")
+    os.replace(tmp, path)
+    return path
 
 
 def summary_line(card: dict[str, Any]) -> str:

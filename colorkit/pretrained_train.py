@@ -6,8 +6,6 @@ command is run again (a stopped session loses at most one epoch). `make pretrain
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import platform
 import subprocess
 import sys
@@ -17,7 +15,7 @@ from typing import Any
 
 import torch
 
-from .pretrained import WEIGHTS_DIR, export_pretrained, load_pretrained
+from .pretrained import WEIGHTS_DIR, export_pretrained, load_pretrained, write_card
 from .quantize import DEFAULT_T
 from .recipes import RECIPES
 
@@ -208,7 +206,7 @@ def recard(name: str, test_set, device: torch.device, folder: Path) -> dict[str,
     card.update(metrics=metrics, judged_on=time.strftime("%Y-%m-%d", time.gmtime()))
     card["headline"] = {**{k: metrics.get(k, v) for k, v in card["headline"].items()},
                         **{k: metrics[k] for k in ("judge_gap_recovered", "chroma_judge_gap_recovered") if k in metrics}}
-    _write_card(name, card, folder)
+    write_card(name, card, folder)
     return card
 
 
@@ -225,17 +223,8 @@ def _recard_judge(name: str, model: torch.nn.Module, card: dict[str, Any], test_
                        **({"test_top1_at_training": card["metrics"]["test_top1_flip_tta"]}
                           if "test_top1_flip_tta" in card["metrics"] else {})}
     card.update(headline={"top1": top1, "top1_grayscale": gray}, judged_on=time.strftime("%Y-%m-%d", time.gmtime()))
-    _write_card(name, card, folder)
+    write_card(name, card, folder)
     return card
-
-
-def _write_card(name: str, card: dict[str, Any], folder: Path) -> None:
-    from .pretrained import weights_path
-
-    path = weights_path(name, folder)[1]
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(card, indent=2) + "\n")
-    os.replace(tmp, path)
 
 
 def build_parser() -> argparse.ArgumentParser:
