@@ -54,20 +54,6 @@ def _one_line_error(capsys, *needles: str) -> str:
     return err
 
 
-@pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory) -> Path:
-    """A tiny classification colorizer written by train.fit (one step on a flat synthetic set)."""
-    from colorkit.models import build_model
-    from colorkit.train import TrainConfig, fit
-
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("ckpt") / "tiny.pt"
-    images = torch.randint(0, 256, (8, 3, 32, 32), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
-    fit(build_model("compact_classifier", width=0.125), ImageSet(images, None, [], "noise", "tests"), None,
-        TrainConfig(epochs=1, batch_size=8, checkpoint=path, profile="smoke"), device="cpu", progress=False)
-    return path
-
-
 def _colorize(*args: str) -> int:
     return cli.main(["colorize", *args, "--device", "cpu"])
 

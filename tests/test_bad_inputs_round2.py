@@ -54,32 +54,6 @@ class HintCopier(torch.nn.Module):
         return x[:, 1:3] * x[:, 3:4] + 0 * self.dummy
 
 
-@pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory) -> Path:
-    """A tiny classification colorizer written by train.fit (one step on random images)."""
-    from colorkit.models import build_model
-
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("ckpt") / "tiny.pt"
-    images = torch.randint(0, 256, (8, 3, 32, 32), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
-    fit(build_model("compact_classifier", width=0.125), ImageSet(images, None, [], "noise", "tests"), None,
-        TrainConfig(epochs=1, batch_size=8, checkpoint=path, profile="smoke"), device="cpu", progress=False)
-    return path
-
-
-@pytest.fixture(scope="module")
-def hint_checkpoint(tmp_path_factory) -> Path:
-    """A tiny hint model (zhang_hints) written by train.fit (one step on random images)."""
-    from colorkit.models import build_model
-
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("hints") / "hints.pt"
-    images = torch.randint(0, 256, (8, 3, 16, 16), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
-    fit(build_model("zhang_hints", width=0.125), ImageSet(images, None, [], "noise", "tests"), None,
-        TrainConfig(epochs=1, batch_size=8, checkpoint=path, profile="smoke"), device="cpu", progress=False)
-    return path
-
-
 def _colorize(*args: str) -> int:
     return cli.main(["colorize", *args, "--device", "cpu"])
 
