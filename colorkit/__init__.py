@@ -2,10 +2,10 @@
 
 Notebooks use one small surface: `import colorkit as ck`, then `ck.<function>` for the names below, `ck.Colorizer`
 to colour images with a model, and the modules `ck.viz`, `ck.models`, `ck.metrics`, `ck.losses`, `ck.targets`,
-`ck.data`, ... for plots and the larger families. Larger machinery is imported from its own module by name
+`ck.data`, ... for plots and the larger families; `ck.references` puts the reference models beside a notebook's own. Larger machinery is imported from its own module by name
 (`from colorkit import gan`, `from colorkit import judge`, `from colorkit.hint_editor import HintSession`).
 """
-from . import color, data, hints, losses, metrics, models, quantize, rebalance, targets, viz
+from . import color, data, hints, losses, metrics, models, quantize, rebalance, references, targets, viz
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .color import (from_luma_chroma, hsv_to_rgb, join_lab, lab_to_rgb, rgb_to_hsv, rgb_to_lab, rgb_to_ycbcr,
                     split_lab, to_luma_chroma, uint8_to_float, ycbcr_to_rgb)
