@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import math
 import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 sys.path.insert(0, str(NOTEBOOKS))
@@ -23,7 +25,7 @@ def _solutions(notebook: str):
 @pytest.mark.parametrize("notebook,name", [(nb, name) for nb, names in checks.EXERCISES.items() for name in names])
 def test_solution_passes_its_check(notebook, name, capsys):
     getattr(checks, name)(getattr(_solutions(notebook), name))  # a wrong answer raises AssertionError
-    assert f"{name}: correct" in capsys.readouterr().out
+    assert capsys.readouterr().out == f"{name}: correct\n"  # a right answer is told nothing about the expected one
 
 
 @pytest.mark.parametrize("notebook", list(checks.EXERCISES))
@@ -45,3 +47,22 @@ def test_an_exercise_not_attempted_is_reported_not_raised(capsys):
 def test_a_wrong_answer_fails_with_the_expected_value():
     with pytest.raises(AssertionError, match="psnr_from_rmse"):
         checks.psnr_from_rmse(lambda rmse: 0.0)
+
+
+def test_the_expected_value_is_revealed_after_a_wrong_answer_only(capsys):
+    expected = "23.61"  # 20 log10(1 / 0.066): the PSNR the check expects, which its notes print
+    with pytest.raises(AssertionError) as wrong:
+        checks.psnr_from_rmse(lambda rmse: 0.0)
+    assert expected in str(wrong.value) and "what the check expected" in str(wrong.value)
+    assert expected not in capsys.readouterr().out  # nothing printed before (or beside) the error
+    checks.psnr_from_rmse(lambda rmse: 20 * math.log10(1 / rmse))
+    assert capsys.readouterr().out == "psnr_from_rmse: correct\n"
+
+
+def test_a_check_holds_back_what_it_and_the_function_print(capsys):
+    def noisy(pixels, k):
+        print("debugging")
+        return torch.zeros(len(pixels))
+    with pytest.raises(AssertionError, match="debugging"):
+        checks.nearest_weight(noisy)
+    assert capsys.readouterr().out == ""

@@ -1,13 +1,18 @@
-"""Checks for the notebooks' exercises: each prints what to expect, then runs your function against it.
+"""Checks for the notebooks' exercises: each runs your function and says `correct`, or what it expected.
 
 In a notebook: `from solutions import checks`, write the function, then `checks.<name>(your_function)`. A function
 that still raises NotImplementedError is reported as not attempted; a wrong answer fails with the expected value.
+Nothing about the expected answer is shown before your function is checked: what a check prints while it runs (its
+notes on the expected values, and your function's own prints) is held back, and shown under the AssertionError of
+a wrong answer only.
 The worked solutions are in this folder (00_color_and_bins.py, ...); tests/test_solutions.py runs each of them
 through its check, so solutions and checks cannot drift apart.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
+import io
 import math
 from statistics import NormalDist
 
@@ -30,19 +35,30 @@ EXERCISES = {  # notebook -> the exercises (check and solution share the name)
 
 
 def exercise(check):
-    """Wrap a check: print its expectations, then 'correct', or 'not attempted yet' on NotImplementedError."""
+    """Wrap a check: 'correct', 'not attempted yet', or (a wrong answer) an AssertionError saying what was expected.
+
+    The check's output is held back while it runs and shown only with a wrong answer's error, so that expected values
+    a check prints never reach the student before their function has been checked.
+    """
     @functools.wraps(check)
     def run(fn) -> None:
+        held = io.StringIO()
         try:
-            check(fn)
+            with contextlib.redirect_stdout(held):
+                check(fn)
         except NotImplementedError:
             print(f"{check.__name__}: not attempted yet (replace `raise NotImplementedError` with your code)")
             return
+        except AssertionError as wrong:
+            notes = held.getvalue().strip()
+            raise AssertionError(f"{check.__name__}: not yet right. {wrong}"
+                                 + (f"\nwhat the check expected:\n{notes}" if notes else "")) from None
         print(f"{check.__name__}: correct")
     return run
 
 
 def _close(got, expected, what: str, atol: float = 1e-5) -> None:
+    """Assert got equals expected to atol (rtol 1e-4); silent when it does, the expected value in the error if not."""
     got, expected = torch.as_tensor(got, dtype=torch.float64), torch.as_tensor(expected, dtype=torch.float64)
     assert got.shape == expected.shape, f"{what}: expected shape {tuple(expected.shape)}, got {tuple(got.shape)}"
     assert torch.allclose(got, expected, atol=atol, rtol=1e-4), f"{what}: expected {expected}, got {got}"
