@@ -51,7 +51,7 @@ def exercise(check):
             return
         except AssertionError as wrong:
             notes = held.getvalue().strip()
-            raise AssertionError(f"{check.__name__}: not yet right. {wrong}"
+            raise AssertionError(f"not yet right: {wrong}"
                                  + (f"\nwhat the check expected:\n{notes}" if notes else "")) from None
         print(f"{check.__name__}: correct")
     return run
