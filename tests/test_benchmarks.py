@@ -30,6 +30,7 @@ def _run(*args: str) -> str:
     (("benchmarks/bench_judge.py", "--quick", "--steps", "2", "--width", "0.125"), "img/s"),
     (("benchmarks/bench_precision.py", "--quick"), "bf16 channels_last"),
     (("benchmarks/bench_checkpoints.py", "--model", "cnn_tanh", "--count", "2", "--repeats", "1"), "2 found"),
+    (("benchmarks/bench_profile.py", "--seconds", "0", "--batch", "4", "--width", "0.125"), "compact_classifier"),
 ])
 def test_benchmark_scripts_run_and_print_figures(args, expect):
     assert expect in _run(*args)
