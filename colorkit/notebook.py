@@ -23,6 +23,10 @@ RESULTS_DIR = "results"
 # Set, it replaces a notebook's `profile` parameter (given by name): the test suite (conftest.py) and the browser test
 # run the notebooks, stored with a `cpu` run's outputs, at `smoke`; `colorkit run` sets it to its own --profile.
 PROFILE_ENV = "COLORKIT_PROFILE"
+# Set to "text" (by `colorkit run`), the kit's progress bars in a notebook are tqdm's plain-text bars, not ipywidgets
+# bars, whose saved widget state (some 10 kB a bar) would otherwise be stored in the executed notebook.
+PROGRESS_ENV = "COLORKIT_PROGRESS"
+INLINE_DPI = 80  # figures shown in a notebook: 80 dots an inch (a 10 x 4 in figure is 800 x 320 pixels)
 
 
 def repo_root(start: str | os.PathLike | None = None) -> Path | None:
@@ -74,7 +78,7 @@ class NotebookRun:
     started: float = field(default_factory=time.time)
     results: dict[str, Any] = field(default_factory=dict)
 
-    def save_figure(self, fig, name: str, dpi: int = 120) -> None:
+    def save_figure(self, fig, name: str, dpi: int = 100) -> None:
         """Save a matplotlib figure to the run folder (and to figures/ for non-smoke profiles)."""
         target = self.run_dir / "figures" / f"{self.name}_{name}.png"
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -139,6 +143,9 @@ def start_notebook(name: str, namespace: dict[str, Any]) -> NotebookRun:
     import matplotlib.pyplot as plt
 
     plt.rcParams["figure.constrained_layout.use"] = True  # colour bars and labels never overlap
+    inline_figures()  # pictures as JPEG, plots as PNG, at INLINE_DPI: a notebook with outputs stays small
+    if os.environ.get(PROGRESS_ENV) == "text":
+        use_text_progress()
     shown = run_dir.relative_to(root) if root and run_dir.is_relative_to(root) else run_dir  # no machine path
     source = f" (from {PROFILE_ENV})" if overridden else ""
     print(f"colorkit notebook {name}: profile={profile.name}{source} ({profile.description}), "
@@ -146,6 +153,65 @@ def start_notebook(name: str, namespace: dict[str, Any]) -> NotebookRun:
           f"seed={seed}, run folder={shown}")
     return NotebookRun(name=name, profile=profile, device=device, run_dir=run_dir, seed=seed,
                        figures_dir=(root / "figures") if root else None)
+
+
+def use_text_progress() -> int:
+    """Make the kit's tqdm bars plain text (tqdm.std) in this kernel; returns how many kit modules were switched.
+
+    The kit's modules bind `tqdm` from tqdm.auto when imported, which in a Jupyter kernel is the ipywidgets bar;
+    this rebinds tqdm.auto and every loaded colorkit module's tqdm to tqdm.std's text bar.
+    """
+    import sys
+
+    import tqdm.auto
+    import tqdm.std
+
+    tqdm.auto.tqdm = tqdm.std.tqdm
+    switched = 0
+    for name, module in list(sys.modules.items()):
+        bar = getattr(module, "tqdm", None) if name.split(".")[0] == "colorkit" else None
+        if isinstance(bar, type) and issubclass(bar, tqdm.std.tqdm) and bar is not tqdm.std.tqdm:
+            module.tqdm = tqdm.std.tqdm
+            switched += 1
+    return switched
+
+
+def _holds_picture(fig) -> bool:
+    """Whether a figure shows an image of at least 32 x 32 pixels (imshow), which compresses badly as PNG."""
+    for ax in fig.axes:
+        for image in ax.get_images():
+            array = image.get_array()
+            if array is not None and array.shape[0] * array.shape[1] >= 32 * 32:
+                return True
+    return False
+
+
+def inline_figures(dpi: int = INLINE_DPI, quality: int = 85) -> bool:
+    """Show figures inline as JPEG when they hold a picture, else as PNG, at `dpi`; False outside IPython."""
+    try:
+        from IPython import get_ipython
+        from IPython.core.pylabtools import print_figure
+    except ImportError:
+        return False
+    shell = get_ipython()
+    if shell is None or not hasattr(shell, "display_formatter"):
+        return False
+    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+
+    plt.close(plt.figure())  # load the backend now: loading matplotlib's inline backend resets the figure formatters
+    formatters = shell.display_formatter.formatters
+
+    def png(fig):
+        return None if _holds_picture(fig) else print_figure(fig, "png", base64=True, dpi=dpi)
+
+    def jpeg(fig):
+        return print_figure(fig, "jpeg", base64=True, dpi=dpi, pil_kwargs={"quality": quality},
+                            facecolor="white") if _holds_picture(fig) else None
+
+    formatters["image/png"].for_type(Figure, png)
+    formatters["image/jpeg"].for_type(Figure, jpeg)
+    return True
 
 
 def figure_bytes(fig, fmt: str = "jpeg", dpi: int = 100) -> bytes:
@@ -186,5 +252,5 @@ def figure_widget(controls: Sequence[Any], draw: Callable[[], Any], fmt: str = "
         control.observe(redraw, names="value")
     return FigureBox([*controls, picture])
 
-__all__ = ["NotebookRun", "start_notebook", "figure_bytes", "figure_widget", "check_parameters", "declared_parameters",
+__all__ = ["NotebookRun", "start_notebook", "figure_bytes", "figure_widget", "inline_figures", "use_text_progress", "check_parameters", "declared_parameters",
            "PROFILES", "repo_root"]

@@ -39,8 +39,9 @@ def _text(outputs: list[dict[str, Any]]) -> str:
 
 
 def _final_progress(output: dict[str, Any], widgets: dict[str, Any]) -> dict[str, Any]:
-    """A tqdm progress bar's output with its plain text set to the bar's final state (the text a stored notebook
-    shows without widgets would otherwise be the bar's first state, "0%"), read from the saved widget state."""
+    """A tqdm progress bar's output as plain text in the bar's final state (read from the saved widget state), its
+    widget view dropped: a stored bar needs no widget state (some 10 kB each), and the text would otherwise be the
+    bar's first state, "0%". `colorkit run` makes the kit's bars text already; this catches any other bar."""
     data = output.get("data", {})
     view = data.get(VIEW, {})
     box = widgets.get(view.get("model_id"), {})
@@ -51,7 +52,8 @@ def _final_progress(output: dict[str, Any], widgets: dict[str, Any]) -> dict[str
     left, bar, right = (c.get("state", {}) for c in children)
     done = int(10 * bar.get("value", 0) / bar["max"]) if bar.get("max") else 0
     text = html.unescape(f"{left.get('value', '')}|{'█' * done}{' ' * (10 - done)}|{right.get('value', '')}")
-    return {**output, "data": {**data, "text/plain": text.replace("\u2007", " ")}}
+    rest = {k: v for k, v in data.items() if k != VIEW}
+    return {**output, "data": {**rest, "text/plain": text.replace("\u2007", " ")}}
 
 
 def _reachable(outputs: list[dict[str, Any]], widgets: dict[str, Any]) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 from unittest.mock import patch
 
-from .notebook import PROFILE_ENV, RESULTS_DIR, repo_root
+from .notebook import PROFILE_ENV, PROGRESS_ENV, RESULTS_DIR, repo_root
 from .profiles import get_profile
 
 NOTEBOOK_PATTERN = re.compile(r"^(\d\d)_[\w-]+\.ipynb$")
@@ -150,7 +150,10 @@ def run_notebooks(profile: str = "cpu", notebooks: list[str] | None = None, run_
     base = {"profile": profile, "data": data, "seed": seed, "run_dir": str(run_dir), **(parameters or {})}
     plans = [(p, check_parameters(p, base)) for p in paths]  # validate everything before running anything
     print(f"colorkit: running {len(plans)} notebook(s) at profile '{profile}' into {run_dir}", flush=True)
-    with patch.dict(os.environ, {PROFILE_ENV: profile}):  # kernels inherit it: a user's COLORKIT_PROFILE can't differ
+    # Kernels inherit these: a user's COLORKIT_PROFILE can't differ; progress bars are text lines at most every 30 s
+    # (tqdm reads TQDM_MININTERVAL), never ipywidgets bars whose saved state would swell the executed notebooks.
+    quiet_bars = {PROGRESS_ENV: "text", "TQDM_MININTERVAL": "30"}
+    with patch.dict(os.environ, {PROFILE_ENV: profile, **quiet_bars}):
         for i, (path, params) in enumerate(plans, 1):
             print(f"[{i}/{len(plans)}] {path.stem} ...", flush=True)
             start = time.time()

@@ -102,6 +102,7 @@ def test_a_progress_bar_is_stored_in_its_final_state():
     out = {"output_type": "display_data", "metadata": {},
            "data": {"application/vnd.jupyter.widget-view+json": {"model_id": "box"}, "text/plain": "epoch 1/4: 0%"}}
     assert _final_progress(out, widgets)["data"]["text/plain"] == "epoch 1/4: 100%|██████████| 40/40 [00:14<00:00, 3.27it/s]"
+    assert "application/vnd.jupyter.widget-view+json" not in _final_progress(out, widgets)["data"]  # no state kept
     other = {"output_type": "display_data", "data": {"text/plain": "x"}}
     assert _final_progress(other, widgets) is other
 
@@ -156,3 +157,13 @@ def test_a_view_of_canvases_is_stored_as_its_still_picture(tmp_path):
     slider = {"output_type": "display_data", "data": {**view, "application/vnd.jupyter.widget-view+json":
                                                        {"model_id": "5d"}}}
     assert _without_unsaved_view(slider, widgets) is slider  # a slider's state is saved: its view is kept
+
+
+def test_colorkit_run_stores_text_progress_bars_and_no_widget_state(tmp_path):
+    body = ('import colorkit as ck\nfrom colorkit import train\nnb = ck.start_notebook("00_tiny", globals())\n'
+            'for _ in train.tqdm(range(3), desc="steps"):\n    pass\n')
+    stored = make_notebook(tmp_path / "notebooks", body)
+    runner.run_notebooks("smoke", run_dir=tmp_path / "run", folder=stored.parent)
+    executed = json.loads((tmp_path / "run" / "executed" / stored.name).read_text())
+    assert "steps: 100%" in _printed(executed["cells"][-1])  # tqdm's text bar, in the cell's stream output
+    assert "widgets" not in executed["metadata"] and "widget-view" not in json.dumps(executed["cells"])
