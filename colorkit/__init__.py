@@ -6,7 +6,7 @@ to colour images with a model, and the modules `ck.viz`, `ck.models`, `ck.metric
 (`from colorkit import gan`, `from colorkit import judge`, `from colorkit.hint_editor import HintSession`).
 """
 from . import color, data, hints, losses, metrics, models, quantize, rebalance, references, targets, viz
-from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from .checkpoint import CheckpointError, load_checkpoint, load_model, save_checkpoint
 from .color import (from_luma_chroma, hsv_to_rgb, join_lab, lab_to_rgb, rgb_to_hsv, rgb_to_lab, rgb_to_ycbcr,
                     split_lab, to_luma_chroma, uint8_to_float, ycbcr_to_rgb)
 from .colorizer import Colorizer
@@ -24,7 +24,7 @@ from .quantize import (ab_bins, annealed_mean, decode, decode_mean, decode_mode,
 from .rebalance import (class_weights, empirical_prior, load_zhang_prior, prior_summary, smooth_prior,
                         try_load_zhang_prior)
 from .targets import predict_ab
-from .train import History, TrainConfig, fit, load_model
+from .train import History, TrainConfig, fit
 from .viz import toy_bimodal_distribution
 
 __version__ = "0.1.0"

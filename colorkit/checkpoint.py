@@ -144,3 +144,18 @@ def find_checkpoints(folder: str | os.PathLike) -> list[Path]:
         if spec.get("head") in ("tanh", "sigmoid", "linear", "classify") and "model" in state:
             found.append((spec["head"] != "classify", path))
     return [p for _, p in sorted(found)]
+
+
+def load_model(path: str | os.PathLike, device: str | torch.device | None = None) -> tuple[torch.nn.Module, dict]:
+    """Rebuild a trained model from a train.fit checkpoint (eval mode); returns it and the checkpoint's metadata."""
+    from .device import default_device
+    from .models import build_model
+
+    state = load_checkpoint(path, map_location="cpu")
+    if not state.get("spec"):
+        raise CheckpointError(f"load_model: {path} has no model spec; it was not written by colorkit.train.fit")
+    model = build_model(**state["spec"])
+    model.load_state_dict(state["model"])
+    model.to(device or default_device()).eval()
+    meta = {key: state.get(key) for key in ("epoch", "config", "spec", "dataset", "image_size", "history")}
+    return model, meta

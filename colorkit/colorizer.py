@@ -134,7 +134,7 @@ def load_colorizer(path: str | os.PathLike, device: str | torch.device | None = 
                    image_size: int | None = None) -> tuple[nn.Module, dict[str, Any]]:
     """A checkpoint's model (eval mode, on device) and its info; image_size overrides the recorded one."""
     from .pretrained import NAMES, load_pretrained
-    from .train import load_model
+    from .checkpoint import load_model
 
     if image_size is not None:
         image_pair(image_size)

@@ -133,7 +133,7 @@ def load_run_colorizers(run_dir: str | os.PathLike, device: torch.device | str |
     decodings). Files that are not colorizers (judges) are left out; ones that fail to load are skipped with a warning.
     """
     from .checkpoint import CheckpointError, find_checkpoints
-    from .train import load_model
+    from .checkpoint import load_model
 
     if not Path(run_dir).is_dir():
         raise FileNotFoundError(f"load_run_colorizers: run_dir {str(run_dir)!r} is not a folder")

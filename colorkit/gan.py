@@ -10,7 +10,7 @@ over every output element, both ab channels included (l1_term: half of losses.l1
 per pixel), so lambda_l1 = 100 weighs it as pix2pix does; L2 is the mean squared error over the same elements
 (losses.l2_loss, whose 1/2 * sum over the two channels is that mean).
 Variants "l1" / "l2" have lambda_adv = 0: the generator-only baselines, same loop, no discriminator.
-Checkpoints are train.fit checkpoints of G (train.load_model rebuilds G) plus D's keys.
+Checkpoints are train.fit checkpoints of G (checkpoint.load_model rebuilds G) plus D's keys.
 Notebook 05 calls run_gan (build, fit_gan, evaluate: an experiment.Experiment) and plot_histories.
 """
 from __future__ import annotations

@@ -13,7 +13,8 @@ import torch
 
 from colorkit.checkpoint import load_checkpoint
 from colorkit.profiles import get_profile
-from colorkit.train import load_model, shard_indices, weights_digest
+from colorkit.checkpoint import load_model
+from colorkit.train import shard_indices, weights_digest
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -16,7 +16,8 @@ from colorkit.gan import (GAN_PRESETS, VARIANTS, GANConfig, GANDiverged, build_g
 from colorkit.models import build_model
 from colorkit.models.discriminator import (AutoEncoderDiscriminator, PatchDiscriminator, build_discriminator,
                                            discriminator_loss, generator_adversarial_loss, gradient_penalty)
-from colorkit.train import TrainingDiverged, load_model
+from colorkit.checkpoint import load_model
+from colorkit.train import TrainingDiverged
 
 torch.set_num_threads(1)
 SIZE = 16  # test images are 16x16: the generators' input multiple is 8, n_layers=2 critics need >= 12

@@ -1,4 +1,4 @@
-"""One training loop for every non-adversarial colorizer: TrainConfig, fit (AMP, DDP, resume), load_model.
+"""One training loop for every non-adversarial colorizer: TrainConfig, fit (AMP, DDP, resume).
 
 `python -m colorkit.train` runs colorkit.train_cli (a package, so that running it does not import this twice).
 """
@@ -19,10 +19,9 @@ from tqdm.auto import tqdm
 
 from .. import targets
 from .._checks import check_positive
-from ..checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from ..checkpoint import save_checkpoint
 from ..data import augment
 from ..data.photos import random_crops
-from ..device import default_device
 from ..hints import hint_channels, hint_input, simulate_hints
 from ..loop import (AMP_MODES, AUGMENT, TrainingDiverged, amp_dtype, checkpoint_state, device_images, dist_info,  # noqa: F401
                    epoch_seed, resolve_device, restore, use_channels_last)
@@ -313,19 +312,4 @@ def fit(model: torch.nn.Module, train_set: Any, val_set: Any = None, cfg: TrainC
         model.to(memory_format=torch.contiguous_format)
     model.eval()
     return history
-
-
-def load_model(path: str | os.PathLike, device: str | torch.device | None = None) -> tuple[torch.nn.Module, dict]:
-    """Rebuild a trained model from a fit checkpoint (eval mode) and return it with the checkpoint's metadata."""
-    from ..models import build_model
-
-    state = load_checkpoint(path, map_location="cpu")
-    if not state.get("spec"):
-        raise CheckpointError(f"load_model: {path} has no model spec; it was not written by colorkit.train.fit")
-    model = build_model(**state["spec"])
-    model.load_state_dict(state["model"])
-    model.to(device or default_device()).eval()
-    meta = {key: state.get(key) for key in ("epoch", "config", "spec", "dataset", "image_size")}
-    meta["history"] = History.from_dict(state["history"])
-    return model, meta
 
