@@ -19,6 +19,7 @@ from colorkit import train_cli
 from colorkit.checkpoint import load_checkpoint
 from colorkit.data import ImageSet
 from colorkit.train import TrainConfig, TrainingDiverged, fit
+from conftest import HintOracle
 
 torch.set_num_threads(1)
 
@@ -39,19 +40,6 @@ def _one_line_error(capsys, *needles: str) -> str:
     for needle in needles:
         assert needle in lines[0], (needle, lines[0])
     return lines[0]
-
-
-class HintCopier(torch.nn.Module):
-    """A hint model that predicts the hinted ab where there is a hint, grey elsewhere (no training needed)."""
-
-    output_kind, input_multiple, output_stride, hint_channels = "ab", 1, 1, 3
-
-    def __init__(self):
-        super().__init__()
-        self.dummy = torch.nn.Parameter(torch.zeros(1))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x[:, 1:3] * x[:, 3:4] + 0 * self.dummy
 
 
 def _colorize(*args: str) -> int:
@@ -143,7 +131,7 @@ def test_more_hints_than_pixels_are_refused_fast(tmp_path, capsys):
     start = time.perf_counter()
     with pytest.raises(ValueError, match=rf"hints \({hints}\) for grey.png: 100,000 points for a 64 x 64 image; "
                                          r"expected at most 4,096 \(one a pixel\)"):
-        colorize_photos(photo, tmp_path / "out", HintCopier(), image_size=64, hints=str(hints), progress=False)
+        colorize_photos(photo, tmp_path / "out", HintOracle(), image_size=64, hints=str(hints), progress=False)
     assert time.perf_counter() - start < 5  # was 249 s
     assert not (tmp_path / "out").exists()
 
@@ -165,7 +153,7 @@ def test_hints_are_converted_in_one_batched_call(tmp_path, monkeypatch):
     photo = _grey_photo(tmp_path / "in")
     hints = tmp_path / "hints.json"
     hints.write_text(json.dumps([{"x": i % 64, "y": i // 64, "color": "#ff8800"} for i in range(4096)]))
-    report = colorize_photos(photo, tmp_path / "out", HintCopier(), image_size=64, hints=str(hints), progress=False)
+    report = colorize_photos(photo, tmp_path / "out", HintOracle(), image_size=64, hints=str(hints), progress=False)
     assert len(report.written) == 1 and calls == [(1, 3, 4096, 1)]  # every point's colour, once, in one call
 
 

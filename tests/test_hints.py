@@ -17,6 +17,7 @@ from colorkit.hints import (hint_input, hints_for_photos, hints_from_points, loa
 from colorkit.models import build_model
 from colorkit.targets import evaluate, predict_colors
 from colorkit.train import TrainConfig, fit, weights_digest
+from conftest import HintOracle
 
 torch.set_num_threads(1)
 
@@ -31,19 +32,6 @@ def _images(n: int, size: int = 16, seed: int = 0) -> torch.Tensor:
     small = torch.rand(n, 3, 4, 4, generator=g)
     rgb = torch.nn.functional.interpolate(small, size=(size, size), mode="bilinear", align_corners=False)
     return (rgb * 255).round().to(torch.uint8)
-
-
-class Oracle(torch.nn.Module):
-    """A 'perfect' hint model: it predicts the hinted ab where there is a hint, grey elsewhere."""
-
-    output_kind, input_multiple, output_stride, hint_channels = "ab", 1, 1, 3
-
-    def __init__(self):
-        super().__init__()
-        self.dummy = torch.nn.Parameter(torch.zeros(1))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x[:, 1:3] * x[:, 3:4] + 0 * self.dummy
 
 
 # ---------------------------------------------------------------- simulated hints
@@ -258,7 +246,7 @@ def test_fit_feeds_simulated_hints_and_resumes_exactly(tmp_path):
 
 def test_validation_hints_are_fixed_and_predict_colors_uses_given_hints():
     images = _images(6)
-    oracle = Oracle()
+    oracle = HintOracle()
     rgb = color.uint8_to_float(images)
     true_ab = color.rgb_to_lab(rgb)[:, 1:]
     # validation: the hints of a fixed seed, EVAL_HINT_SEED (0) plus the batch's first index
@@ -282,7 +270,7 @@ def test_validation_hints_are_fixed_and_predict_colors_uses_given_hints():
 
 def test_psnr_vs_hints_rows_and_an_oracle_that_copies_the_hints():
     images = _images(8)
-    rows = psnr_vs_hints(Oracle(), images, counts=(0, 1, 5, 20, 100), batch_size=5)
+    rows = psnr_vs_hints(HintOracle(), images, counts=(0, 1, 5, 20, 100), batch_size=5)
     assert [r["hints"] for r in rows] == [0, 1, 5, 20, 100, "full"]
     psnrs = [r["psnr"] for r in rows]
     assert all(a < b for a, b in zip(psnrs, psnrs[1:])), psnrs  # more hints, better colours
@@ -303,7 +291,7 @@ def test_psnr_vs_hints_rows_and_an_oracle_that_copies_the_hints():
     auto = psnr_vs_hints(build_model("zhang_simplified", width=0.125), images)
     assert [r["hints"] for r in auto] == [0] and set(auto[0]) == {"hints", "psnr", "colorfulness"}
     with pytest.raises(ValueError, match="counts"):
-        psnr_vs_hints(Oracle(), images, counts=(-1,))
+        psnr_vs_hints(HintOracle(), images, counts=(-1,))
 
 
 # ---------------------------------------------------------------- colorkit colorize --hints
@@ -320,7 +308,7 @@ def test_colorize_hints_colour_the_hinted_pixel_and_refuse_bad_points(tmp_path, 
     Image.fromarray(np.full((20, 30, 3), 90, np.uint8)).save(photos / "dark.png")
     hints = tmp_path / "hints.json"
     hints.write_text(json.dumps({"grey.png": [{"x": 29, "y": 0, "ab": [30, -20]}]}))
-    report = colorize_photos(photos, tmp_path / "out", Oracle(), image_size=(20, 30), hints=str(hints),
+    report = colorize_photos(photos, tmp_path / "out", HintOracle(), image_size=(20, 30), hints=str(hints),
                              progress=False)
     assert len(report.written) == 2 and not report.skipped
     out = np.asarray(Image.open(tmp_path / "out" / "grey_colorized.png")) / 255.0
@@ -333,7 +321,7 @@ def test_colorize_hints_colour_the_hinted_pixel_and_refuse_bad_points(tmp_path, 
                  "--hints", str(hints)]) == 2
     assert "has no hint input" in capsys.readouterr().err
     with pytest.raises(ValueError, match=r"grey.png: point 0 \(x=30, y=0\) lies outside the 30 x 20 image"):
-        colorize_photos(photos, tmp_path / "o3", Oracle(), hints=str(hints), progress=False)
+        colorize_photos(photos, tmp_path / "o3", HintOracle(), hints=str(hints), progress=False)
     assert not (tmp_path / "o3").exists()  # refused before anything was written
     torch.manual_seed(0)
     ckpt = tmp_path / "hint.pt"
