@@ -26,7 +26,8 @@ EXERCISES = {  # notebook -> the exercises (check and solution share the name)
     "01_mlp_baseline": ["receptive_field", "best_per_pixel_rmse", "rmsprop_step", "psnr_from_rmse"],
     "02_regression_cnns": ["relu_head_floor", "fit_constant", "blur", "mean_colour_rmse"],
     "03_classification": ["annealed_decode", "soft_ce", "mode_and_mean", "loss_floor"],
-    "04_rebalancing": ["weight_spread", "smooth", "auc_rebalanced", "top_weighted_bins"],
+    "04_rebalancing": ["weight_spread", "rebalanced_weights", "smooth", "auc_rebalanced", "gains_most",
+                       "top_weighted_bins"],
     "05_gans": ["lsgan_losses", "saturation_score", "gradient_penalty"],
     "06_vgg_evaluation": ["top1_with_interval", "gap_recovered", "two_proportion_z", "frechet"],
     "07_turing_test_and_your_photos": ["fooling_rate", "more_colourful", "trials_needed", "chance_p_value"],
@@ -268,6 +269,16 @@ def weight_spread(fn):
 
 
 @exercise
+def rebalanced_weights(fn):
+    p = _toy_prior()
+    for lam in (0.2, 0.5, 0.8):
+        expected = ck.class_weights(p, lam=lam, sigma=None)
+        print(f"expected at lambda = {lam}: ck.class_weights(prior, lam={lam}, sigma=None), heaviest "
+              f"{expected.max().item():.2f}, lightest {expected.min().item():.3f}")
+        _close(fn(p, lam), expected, f"rebalanced_weights(prior, {lam})", atol=1e-6)
+
+
+@exercise
 def smooth(fn):
     p = _toy_prior() ** 3
     p = p / p.sum()
@@ -285,6 +296,21 @@ def auc_rebalanced(fn):
     expected = ck.metrics.auc_ab(pred, true, prior=prior).item()
     print(f"expected on the random pixels: {expected:.4f} (plain AuC {ck.metrics.auc_ab(pred, true).item():.4f})")
     _close(fn(pred, true, prior), expected, "auc_rebalanced", atol=1e-5)
+
+
+@exercise
+def gains_most(fn):
+    rows = [{"model": name, "auc": a, "auc_rebalanced": r}
+            for name, a, r in (("L2", 0.90, 0.70), ("unbalanced", 0.91, 0.74), ("rebalanced", 0.88, 0.80),
+                               ("grey", 0.89, 0.60))]
+    print("expected on these made-up rows: 'rebalanced' (its rebalanced AuC is 0.08 below its AuC, the others' "
+          "0.20, 0.17 and 0.29); the gain is auc_rebalanced - auc, largest (least negative) wins")
+    got = fn(rows)
+    assert got == "rebalanced", f"gains_most(rows): expected 'rebalanced', got {got!r}"
+    rows[2]["auc_rebalanced"] = 0.60
+    print("then with the rebalanced row at 0.60: 'unbalanced'")
+    got = fn(rows)
+    assert got == "unbalanced", f"gains_most(rows) after a change: expected 'unbalanced', got {got!r}"
 
 
 @exercise
