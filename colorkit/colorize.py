@@ -73,9 +73,9 @@ def colorize_images(colorizer: Colorizer, images: Sequence[torch.Tensor],
 
     Each photo goes through the Colorizer (targets.predict_colors, the luma of the model's own colour space) on its
     own: sizes differ, and one full-resolution photo at a time bounds the memory. points: per image, user hints
-    [(x, y, colour)] in its pixels (colorkit.hints.hints_from_points) or None, for hint models.
+    [(x, y, colour)] in its pixels (colorkit.hint_points.hints_from_points) or None, for hint models.
     """
-    from .hints import hints_from_points
+    from .hint_points import hints_from_points
 
     device = next(colorizer.model.parameters()).device
     for img in images:
@@ -179,7 +179,7 @@ def colorize_photos(photos: str | os.PathLike | Sequence[str | os.PathLike], out
 
     Existing outputs are kept unless overwrite, also those that appear while it runs; photos over max_pixels (read
     from the header) are not decoded. Ctrl-C raises ColorizeInterrupted, whose .report lists what was written.
-    hints (hint models only): a HINTS.json path or its content, see colorkit.hints.load_hints_file.
+    hints (hint models only): a HINTS.json path or its content, see colorkit.hint_points.load_hints_file.
     upsample: "guided" (colour stops at the photo's edges) or "bilinear", see colorkit.upsample.
     """
     from .data import load_photos
@@ -258,7 +258,8 @@ def _photo_hints(hints, model: torch.nn.Module, name: str, paths: list[Path]) ->
     """Each photo's hint points, checked against its size (EXIF-rotated, from the header) before anything is written."""
     from PIL import Image
 
-    from .hints import check_points, hint_channels, hints_for_photos, load_hints_file
+    from .hint_points import check_points, hints_for_photos, load_hints_file
+    from .hints import hint_channels
 
     if not hint_channels(model):
         raise ValueError(f"colorize_photos: hints were given, but the model {name} has no hint input "

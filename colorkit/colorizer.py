@@ -4,7 +4,7 @@
     rgb = c(images)                                      # uint8 or float RGB (B, 3, H, W) of any size -> RGB in [0, 1]
     ab = c.ab(L)                                         # Lab L (B, 1, H, W) in [0, 100] -> Lab ab (B, 2, H, W)
     vivid = c.with_T(0.1); mode = c.with_method("mode")  # sweeps: new objects, the model shared
-    hinted = c(images, hints=(ab_hint, mask))            # hint models (colorkit.hints.hints_from_points)
+    hinted = c(images, hints=(ab_hint, mask))            # hint models (colorkit.hint_points.hints_from_points)
 
 The decoding settings travel with the model: colour space it was trained in, temperature, decoding method and
 the size it sees images at. The default temperature is quantize.DEFAULT_T. Checkpoints and shipped models are

@@ -17,7 +17,8 @@ import torch.nn.functional as F
 
 from . import color
 from .colorizer import Colorizer
-from .hints import check_points, hint_channels, hints_from_points, parse_color
+from .hint_points import check_points, hints_from_points, parse_color
+from .hints import hint_channels
 from .metrics import psnr
 from .quantize import DEFAULT_T, ab_bins
 

@@ -137,7 +137,7 @@ def test_more_hints_than_pixels_are_refused_fast(tmp_path, capsys):
 
 
 def test_hints_are_converted_in_one_batched_call(tmp_path, monkeypatch):
-    import colorkit.hints as hints_module
+    import colorkit.hint_points as hints_module
     from colorkit.colorize import colorize_photos
 
     calls = []
@@ -186,7 +186,7 @@ def test_huge_or_non_finite_numbers_in_a_hints_file(hint_checkpoint, tmp_path, c
 
 
 def test_check_points_takes_huge_integers_without_overflow():
-    from colorkit.hints import check_points
+    from colorkit.hint_points import check_points
 
     with pytest.raises(ValueError, match=r"point 0 \(x=1000.*\.\.\., y=0\) lies outside the 8 x 8 image"):
         check_points([(10 ** 400, 0, (1, 1))], 8)

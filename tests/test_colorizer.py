@@ -6,7 +6,7 @@ import torch
 
 import colorkit as ck
 from colorkit.colorizer import Colorizer, image_pair, load_colorizer
-from colorkit.hints import hints_from_points
+from colorkit.hint_points import hints_from_points
 from colorkit.targets import predict_colors
 
 

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from colorkit import cli, train_cli
-from colorkit.hints import check_points, load_hints_file
+from colorkit.hint_points import check_points, load_hints_file
 from colorkit.rebalance import load_zhang_prior
 
 FUZZ = settings(max_examples=60, deadline=None, database=None,  # no example files left behind

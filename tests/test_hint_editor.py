@@ -10,7 +10,8 @@ from skimage.color import lab2rgb
 
 import colorkit as ck
 from colorkit.hint_editor import HintSession, hint_editor
-from colorkit.hints import hint_input, hints_from_points
+from colorkit.hint_points import hints_from_points, load_hints_file
+from colorkit.hints import hint_input
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +55,7 @@ def test_points_are_added_moved_recoloured_removed_and_saved(model, photo, tmp_p
     session.recolour(1, (-30.0, 40.0))
     assert session.points == [[20, 21, "#ff0000"], [10, 11, (-30.0, 40.0)]]
     (tmp_path / "h.json").write_text(json.dumps(session.to_json()))
-    assert ck.hints.load_hints_file(tmp_path / "h.json") == [(20, 21, "#ff0000"), (10, 11, [-30.0, 40.0])]
+    assert load_hints_file(tmp_path / "h.json") == [(20, 21, "#ff0000"), (10, 11, [-30.0, 40.0])]
 
 
 def test_the_model_sees_exactly_the_colour_given_on_a_larger_non_square_photo(pretrained):

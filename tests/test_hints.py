@@ -12,8 +12,8 @@ from skimage import color as skcolor
 
 from colorkit import color
 from colorkit.hint_eval import psnr_vs_hints
-from colorkit.hints import (hint_input, hints_for_photos, hints_from_points, load_hints_file, parse_color,
-                            patch_hints, random_hints, resize_hints, simulate_hints)
+from colorkit.hint_points import hints_for_photos, hints_from_points, load_hints_file, parse_color
+from colorkit.hints import hint_input, patch_hints, random_hints, resize_hints, simulate_hints
 from colorkit.models import build_model
 from colorkit.targets import evaluate, predict_colors
 from colorkit.train import TrainConfig, fit, weights_digest
