@@ -186,7 +186,7 @@ def _holds_picture(fig) -> bool:
     return False
 
 
-def inline_figures(dpi: int = INLINE_DPI, quality: int = 85) -> bool:
+def inline_figures(dpi: int = INLINE_DPI, quality: int = 80) -> bool:
     """Show figures inline as JPEG when they hold a picture, else as PNG, at `dpi`; False outside IPython."""
     try:
         from IPython import get_ipython
@@ -214,7 +214,7 @@ def inline_figures(dpi: int = INLINE_DPI, quality: int = 85) -> bool:
     return True
 
 
-def figure_bytes(fig, fmt: str = "jpeg", dpi: int = 100) -> bytes:
+def figure_bytes(fig, fmt: str = "jpeg", dpi: int = INLINE_DPI) -> bytes:
     """A matplotlib figure encoded as JPEG (for photos about a fifth of a PNG's size) or PNG; the figure is closed."""
     import matplotlib.pyplot as plt
 
@@ -227,7 +227,7 @@ def figure_bytes(fig, fmt: str = "jpeg", dpi: int = 100) -> bytes:
     return buffer.getvalue()
 
 
-def figure_widget(controls: Sequence[Any], draw: Callable[[], Any], fmt: str = "jpeg", dpi: int = 100):
+def figure_widget(controls: Sequence[Any], draw: Callable[[], Any], fmt: str = "jpeg", dpi: int = INLINE_DPI):
     """Controls above a picture that draw() (returning a matplotlib figure) redraws when a control's value changes.
 
     Safe to run headless: the picture is an ipywidgets.Image whose bytes are replaced, never an Output widget that

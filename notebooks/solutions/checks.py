@@ -22,7 +22,7 @@ import colorkit as ck
 from colorkit.models.discriminator import discriminator_loss, generator_adversarial_loss
 
 EXERCISES = {  # notebook -> the exercises (check and solution share the name)
-    "00_color_and_bins": ["nearest_weight", "blue_until", "prior_from_scratch", "ycbcr_from_scratch"],
+    "00_color_and_bins": ["nearest_weight", "blue_until", "prior_from_scratch", "grey_share", "ycbcr_from_scratch"],
     "01_mlp_baseline": ["receptive_field", "best_per_pixel_rmse", "rmsprop_step", "psnr_from_rmse"],
     "02_regression_cnns": ["relu_head_floor", "fit_constant", "blur", "mean_colour_rmse"],
     "03_classification": ["annealed_decode", "soft_ce", "mode_and_mean", "loss_floor"],
@@ -30,7 +30,8 @@ EXERCISES = {  # notebook -> the exercises (check and solution share the name)
                        "top_weighted_bins"],
     "05_gans": ["lsgan_losses", "saturation_score", "gradient_penalty"],
     "06_vgg_evaluation": ["top1_with_interval", "gap_recovered", "two_proportion_z", "frechet"],
-    "07_turing_test_and_your_photos": ["fooling_rate", "more_colourful", "trials_needed", "chance_p_value"],
+    "07_turing_test_and_your_photos": ["fooling_rate", "more_colourful", "trials_needed", "chance_p_value",
+                                       "chance_threshold"],
     "08_hints_and_your_photos": ["square_hints", "palette_bins", "shrink_hints"],
 }
 
@@ -103,6 +104,14 @@ def prior_from_scratch(fn):
     images = _images(6, 8, seed=1)
     print("expected: ck.empirical_prior(images), a (313,) vector summing to 1")
     _close(fn(images), ck.empirical_prior(images), "prior_from_scratch(images)", atol=1e-9)
+
+
+@exercise
+def grey_share(fn):
+    images = torch.cat([(ck.sample_photo(name, size=48) * 255).round().to(torch.uint8) for name in ("astronaut", "coffee")])
+    expected = ck.prior_summary(ck.empirical_prior(images))["grey_mass"]
+    print(f"expected: {expected:.4f} of two shipped photos' pixels lie on the 9 grey bins (ck.prior_summary's grey_mass)")
+    _close(fn(images), expected, "grey_share(two shipped photos)", atol=1e-6)
 
 
 @exercise
@@ -493,6 +502,18 @@ def chance_p_value(fn):
           "(scipy.stats.binomtest, alternative='less')")
     for (k, n), value in expected.items():
         _close(fn(k, n), value, f"chance_p_value({k}, {n})", atol=0)
+
+
+@exercise
+def chance_threshold(fn):
+    from scipy.stats import binom
+    cases = {n: int(binom.ppf(0.05, n, 0.5)) for n in (50, 100, 500)}  # the smallest k with P(X <= k) >= 0.05 ...
+    cases = {n: k - 1 if binom.cdf(k, n, 0.5) >= 0.05 else k for n, k in cases.items()}  # ... less one
+    print("expected:", ", ".join(f"at most {k} fooled of {n}" for n, k in cases.items()),
+          "(the largest count whose exact binomial p = P(X <= count | rate 0.5) is below 0.05)")
+    for n, k in cases.items():
+        got = fn(n)
+        assert got == k, f"chance_threshold({n}): expected {k}, got {got}"
 
 
 # ---------------------------------------------------------------- 08 hints and your photos
