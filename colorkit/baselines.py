@@ -5,12 +5,12 @@ grayscale picture already has a high PSNR and SSIM, and one constant colour alre
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
 import torch
 
 from .color import split_lab, uint8_to_float
-from .metrics import evaluate_colorizer
+from .metrics import colorizer_ab, evaluate_colorizer, rmse_ab
 
 GRAYSCALE = "grayscale (ab = 0)"
 MEAN_COLOUR = "dataset-mean colour"
@@ -44,3 +44,30 @@ def baseline_rows(train, test, device: torch.device | str | None = None,
     colorizers = {GRAYSCALE: constant_colorizer(torch.zeros(2)), MEAN_COLOUR: constant_colorizer(mean_ab(train))}
     return [{"model": name, **evaluate_colorizer(f, test, device=device, prior=prior), "params": 0}
             for name, f in colorizers.items()]
+
+
+def per_image_rmse_ab(colorizer: Any, images, device: torch.device | str | None = None,
+                      batch_size: int = 256) -> torch.Tensor:
+    """RMSE ab of each image (N,) float64: colorizer is L (B, 1, H, W) -> ab, or has from_rgb (an Experiment)."""
+    from .device import default_device
+
+    x = getattr(images, "images", images)
+    if not isinstance(x, torch.Tensor) or x.dim() != 4 or x.shape[1] != 3 or x.dtype != torch.uint8 or len(x) == 0:
+        got = f"shape {tuple(x.shape)}, dtype {x.dtype}" if isinstance(x, torch.Tensor) else type(x).__name__
+        raise ValueError(f"per_image_rmse_ab: expected at least one uint8 (N, 3, H, W) image, got {got}")
+    device = torch.device(device) if device is not None else default_device()
+    out = []
+    with torch.no_grad():
+        for i in range(0, x.shape[0], batch_size):
+            rgb = uint8_to_float(x[i:i + batch_size].to(device))  # (b, 3, H, W)
+            L, ab = split_lab(rgb)
+            out.append(rmse_ab(colorizer_ab(colorizer, rgb, L).to(ab), ab, reduction="none").double().cpu())
+    return torch.cat(out)
+
+
+def paired_difference(a: torch.Tensor, b: torch.Tensor, n_boot: int = 1000, seed: int = 0) -> dict[str, Any]:
+    """Mean of a - b over the same images (per-image values) with its 95 % paired-bootstrap interval (colorkit.stats)."""
+    from .stats import mean_paired_bootstrap
+
+    return mean_paired_bootstrap(torch.as_tensor(a).double().numpy(), torch.as_tensor(b).double().numpy(),
+                                 n_boot, seed)
