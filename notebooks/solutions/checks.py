@@ -32,7 +32,7 @@ EXERCISES = {  # notebook -> the exercises (check and solution share the name)
     "06_vgg_evaluation": ["top1_with_interval", "gap_recovered", "two_proportion_z", "frechet"],
     "07_turing_test_and_your_photos": ["fooling_rate", "more_colourful", "trials_needed", "chance_p_value",
                                        "chance_threshold"],
-    "08_hints_and_your_photos": ["square_hints", "palette_bins", "shrink_hints"],
+    "08_hints_and_your_photos": ["square_hints", "palette_bins", "palette_entropy", "shrink_hints"],
 }
 
 
@@ -170,6 +170,28 @@ def psnr_from_rmse(fn):
     _close(fn(ck.metrics.rmse_rgb(x, y).item()), ck.metrics.psnr(x, y).item(), "psnr_from_rmse vs ck.metrics.psnr")
 
 
+def _table_rmse(L: torch.Tensor, ab: torch.Tensor) -> float:
+    level = L.round().long().clamp(0, 100).flatten()
+    pixels = ab.permute(0, 2, 3, 1).reshape(-1, 2).double()
+    table = torch.zeros(101, 2, dtype=torch.float64).index_add_(0, level, pixels)
+    table /= torch.bincount(level, minlength=101).clamp_min(1)[:, None]
+    pred = table[level].reshape(ab.shape[0], *ab.shape[2:], 2).permute(0, 3, 1, 2)
+    return float((pred - ab.double()).square().mean(dim=(1, 2, 3)).sqrt().mean())
+
+
+def ceiling_on_train(fn, L_train: torch.Tensor | None = None, ab_train: torch.Tensor | None = None) -> None:
+    """Exercise 2's follow-up: fn(L_train, ab_train), the per-pixel ceiling on the notebook's training images."""
+    if L_train is None:
+        L_train, ab_train = ck.split_lab(ck.uint8_to_float(_images(6, 8, seed=8)))
+
+    @exercise
+    def ceiling_on_train(f):
+        expected = _table_rmse(L_train, ab_train)
+        print(f"the E[ab | L] table fitted on these {len(L_train):,} images has RMSE ab {expected:.3f} on them")
+        _close(float(f(L_train, ab_train)), expected, "ceiling_on_train(L_train, ab_train)", atol=1e-3)
+    ceiling_on_train(fn)
+
+
 # ---------------------------------------------------------------- 02 regression CNNs
 
 @exercise
@@ -206,6 +228,35 @@ def mean_colour_rmse(fn):
                                                  ck.ImageSet(test, None, [], "t", "t"), device="cpu")}
     print(f"expected on the random images: {rows[MEAN_COLOUR]['rmse_ab']:.3f} (the dataset-mean colour's row)")
     _close(fn(train, test), rows[MEAN_COLOUR]["rmse_ab"], "mean_colour_rmse", atol=1e-3)
+
+
+def relu_floor_on_test(fn, test_images: torch.Tensor | None = None) -> None:
+    """Exercise 1's follow-up: fn(test_images), the ReLU head's floor on the notebook's uint8 test images."""
+    images = _images(4, 8, seed=9) if test_images is None else test_images
+
+    @exercise
+    def relu_floor_on_test(f):
+        ab = ck.split_lab(ck.uint8_to_float(images))[1]
+        expected = float((ab.clamp(min=0) - ab).square().mean(dim=(1, 2, 3)).sqrt().mean())
+        print(f"a head with a, b >= 0 cannot do better than RMSE ab {expected:.3f} on these {len(images):,} images")
+        _close(float(f(images)), expected, "relu_floor_on_test(test images)", atol=1e-3)
+    relu_floor_on_test(fn)
+
+
+def median_colour_rmse(fn, train_images: torch.Tensor | None = None, test_images: torch.Tensor | None = None) -> None:
+    """Exercise 4's follow-up: fn(train, test), the RMSE ab of the training images' per-channel median colour."""
+    train = _images(6, 16, seed=6) if train_images is None else train_images
+    test = _images(4, 16, seed=7) if test_images is None else test_images
+
+    @exercise
+    def median_colour_rmse(f):
+        ab_train = ck.split_lab(ck.uint8_to_float(train))[1]
+        median = ab_train.permute(1, 0, 2, 3).reshape(2, -1).median(dim=1).values
+        ab = ck.split_lab(ck.uint8_to_float(test))[1]
+        expected = float((ab - median.view(1, 2, 1, 1)).square().mean(dim=(1, 2, 3)).sqrt().mean())
+        print(f"the median colour {[round(v, 2) for v in median.tolist()]} has RMSE ab {expected:.3f} on the test images")
+        _close(float(f(train, test)), expected, "median_colour_rmse(train, test)", atol=1e-2)
+    median_colour_rmse(fn)
 
 
 # ---------------------------------------------------------------- 03 classification
@@ -548,6 +599,18 @@ def palette_bins(fn):
     ab, p = fn(logits, 5)
     _close(ab, bins[order], "palette_bins(logits, 5): ab centres")
     _close(p, probs[order], "palette_bins(logits, 5): probabilities")
+
+
+@exercise
+def palette_entropy(fn):
+    g = torch.Generator().manual_seed(11)
+    cases = {"random logits": torch.randn(313, generator=g, dtype=torch.float64) * 2,
+             "uniform": torch.zeros(313, dtype=torch.float64),
+             "one bin": torch.cat([torch.tensor([60.0], dtype=torch.float64), torch.zeros(312, dtype=torch.float64)])}
+    expected = {k: torch.distributions.Categorical(logits=v).entropy().item() / math.log(2) for k, v in cases.items()}
+    print("expected:", ", ".join(f"{k} {v:.4f} bits" for k, v in expected.items()))
+    for k, v in cases.items():
+        _close(fn(v), expected[k], f"palette_entropy ({k})", atol=1e-6)
 
 
 @exercise
