@@ -29,7 +29,7 @@ EXERCISES = {  # notebook -> the exercises (check and solution share the name)
     "04_rebalancing": ["weight_spread", "rebalanced_weights", "smooth", "auc_rebalanced", "gains_most",
                        "top_weighted_bins"],
     "05_gans": ["lsgan_losses", "saturation_score", "gradient_penalty"],
-    "06_vgg_evaluation": ["top1_with_interval", "gap_recovered", "two_proportion_z", "frechet"],
+    "06_vgg_evaluation": ["top1_with_interval", "gap_recovered", "two_proportion_z", "frechet", "mcnemar_p"],
     "07_turing_test_and_your_photos": ["fooling_rate", "more_colourful", "trials_needed", "chance_p_value",
                                        "chance_threshold"],
     "08_hints_and_your_photos": ["square_hints", "palette_bins", "palette_entropy", "shrink_hints"],
@@ -479,6 +479,16 @@ def frechet(fn):
           "(colorkit.judge.frechet_distance)")
     for what, (a, b) in cases.items():
         _close(fn(a, b), frechet_distance(a, b), f"frechet ({what})", atol=1e-4)
+
+
+@exercise
+def mcnemar_p(fn):
+    import numpy as np
+    from colorkit.stats import mcnemar
+    for fixed, broken in [(12, 3), (40, 38), (0, 0), (130, 14), (5, 0)]:
+        a = np.array([True] * fixed + [False] * broken + [True] * 7)  # 7 images both get right: they must not count
+        b = np.array([False] * fixed + [True] * broken + [True] * 7)
+        _close(fn(fixed, broken), mcnemar(a, b)["p"], f"mcnemar_p({fixed}, {broken})", atol=1e-9)
 
 
 # ---------------------------------------------------------------- 07 Turing test
