@@ -84,25 +84,27 @@ CLAIMS: tuple[Claim, ...] = (
 )
 
 
-def load_references(device: str | torch.device = "cpu") -> tuple[dict[str, Colorizer], dict[str, torch.nn.Module],
-                                                                  list[str]]:
-    """(colourings by name, judges by name, names of reference models not in the package)."""
+def load_references(device: str | torch.device = "cpu", variants=None, judges=JUDGES
+                    ) -> tuple[dict[str, Colorizer], dict[str, torch.nn.Module], list[str]]:
+    """(colourings by name, judges by name, names of reference models not in the package); `variants`: only these
+    colourings (names of VARIANTS; default all), `judges`: only these judges."""
     from .pretrained import PretrainedMissing, load_pretrained
 
-    models, judges, missing = {}, {}, []
-    for name in sorted({m for m, _ in VARIANTS.values()}):
+    wanted = VARIANTS if variants is None else {v: VARIANTS[v] for v in variants}
+    models, judge_models, missing = {}, {}, []
+    for name in sorted({m for m, _ in wanted.values()}):
         try:
             models[name] = Colorizer.from_pretrained(name, device)
         except PretrainedMissing:
             missing.append(name)
-    for name in JUDGES:
+    for name in sorted(judges):
         try:
-            judges[name] = load_pretrained(name, device)[0]
+            judge_models[name] = load_pretrained(name, device)[0]
         except PretrainedMissing:
             missing.append(name)
     colourings = {v: models[m] if not decoding else models[m].with_method(decoding["method"])
-                  for v, (m, decoding) in VARIANTS.items() if m in models}
-    return colourings, judges, missing
+                  for v, (m, decoding) in wanted.items() if m in models}
+    return colourings, judge_models, missing
 
 
 @torch.no_grad()

@@ -52,18 +52,31 @@ def can_measure(test_set) -> bool:
             and len(test_set.classes) == 10)
 
 
+def _chosen(seeds: tuple[str, ...], claims: Sequence[str] | None) -> list:
+    chosen = [c for c in CLAIMS if c.seed in seeds]
+    if claims is None:
+        return chosen
+    picked = [c for c in chosen if c.text.startswith(tuple(claims))]
+    unmatched = [t for t in claims if not any(c.text.startswith(t) for c in chosen)]
+    if isinstance(claims, str) or not claims or unmatched:
+        raise ValueError(f"seed_effects: claims {claims!r} (unmatched: {unmatched}); seed {', '.join(seeds)}'s "
+                         f"claims: {[c.text for c in chosen]}")
+    return picked
+
+
 def seed_effects(seeds: str | Sequence[str], test_set=None, device: str | torch.device = "cpu",
-                 n_boot: int = 1000) -> dict[str, Any]:
-    """The effects table's rows for `seeds`, measured on test_set when it is labelled CIFAR-10, else committed."""
+                 n_boot: int = 1000, claims: Sequence[str] | None = None) -> dict[str, Any]:
+    """The effects table's rows for `seeds` (only those whose text starts with one of `claims`, if given), measured
+    on test_set when it is labelled CIFAR-10 (loading only the references they compare), else the committed rows."""
     seeds = _seeds(seeds)
+    claims = _chosen(seeds, claims)
     if not can_measure(test_set):
-        return committed_effects(seeds)
-    claims = [c for c in CLAIMS if c.seed in seeds]
-    colourings, judges, missing = load_references(device)
+        result = committed_effects(seeds)
+        texts = {c.text for c in claims}
+        return {**result, "rows": [r for r in result["rows"] if r["claim"] in texts]}
     needed = {n for c in claims for n in (c.a, c.b)} - {"grayscale", "truth"}
     judges_needed = {c.metric.partition(":")[2] for c in claims} - {""}
-    colourings = {k: v for k, v in colourings.items() if k in needed}
-    judges = {k: v for k, v in judges.items() if k in judges_needed}
+    colourings, judges, missing = load_references(device, needed, judges_needed)
     features = tuple(n for c in claims if c.metric.startswith("frechet") for n in (c.a, c.b))
     m = measure(test_set.images, test_set.labels, colourings, judges, features=features, progress=False)
     rows = [check_claim(c, m, n_boot, list(test_set.classes)) for c in claims

@@ -72,3 +72,18 @@ def test_history_curve_and_the_plot():
     assert steps == [4, 8, 12] and values == [12.0, 11.0, 10.5]
     ax = references.plot_against_reference({"mine": (steps, values)}, ["regressor", "mlp"])
     assert len(ax.lines) == 3 and ax.get_xscale() == "log"
+
+
+def test_claims_pick_rows_by_their_text_and_load_only_what_they_compare(monkeypatch):
+    import colorkit.effects as effects
+
+    loaded = []
+    real = effects.Colorizer.from_pretrained
+    monkeypatch.setattr(effects.Colorizer, "from_pretrained", lambda name, *a, **k: loaded.append(name) or real(name, *a, **k))
+    got = references.seed_effects("003", _labelled(), n_boot=100, claims=["L1 beats L2"])
+    assert [r["claim"] for r in got["rows"]] == [c.text for c in CLAIMS if c.text.startswith("L1 beats L2")]
+    assert sorted(loaded) == ["regressor", "regressor_l1"]
+    committed = references.seed_effects("003", None, claims=["the GAN's colourfulness"])
+    assert [r["claim"] for r in committed["rows"]] == ["the GAN's colourfulness is closer to the truth's than its generator's alone"]
+    with pytest.raises(ValueError, match="unmatched"):
+        references.seed_effects("003", None, claims=["a CNN colours better"])
