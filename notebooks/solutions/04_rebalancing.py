@@ -43,10 +43,12 @@ def smooth(prior, sigma):
 def auc_rebalanced(pred, true, prior):
     """Exercise 3: Zhang's AuC with each pixel weighted by 1 / prior of its true bin.
 
-    Which rung gains most from the reweighting? Use `gains_most(rows)` below on the run's rows. The rebalanced
-    rung is expected to (its loss weights pixels the way this metric does, so it gives up common grey pixels for
-    rare colours), while L2 and the unbalanced classifier, which predict near-grey everywhere, lose the most: their
-    errors are small on the common grey pixels and large on the rare saturated ones that the reweighting counts.
+    Which rung gains most from the reweighting? Use `gains_most(rows)` below on the run's rows: *Rebalanced ours*.
+    Every row loses AuC when rare colours count as much as common ones (rare colours are the saturated ones, far from
+    any near-grey guess), but the rebalanced rung loses least: its loss weights pixels the way this metric does, so
+    it gives up some of the common grey pixels for the rare colours. L2 and the unbalanced classifier predict
+    near-grey almost everywhere and lose about as much as grayscale itself: their errors are small on the common
+    grey pixels and large on exactly the pixels the reweighting counts.
     """
     err = (pred - true).norm(dim=1).flatten()  # (B*H*W,) ab error
     p = prior.double().clamp(min=prior[prior > 0].min())
