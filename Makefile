@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 # run's, so only the cells tagged nbval-check-output (the same at every profile and on any data) are compared.
 PYTEST_ARGS ?= -q --nbval-lax --nbval-current-env --nbval-cell-timeout=600
 
-.PHONY: setup reproduce test lab clean pretrained reference effects gpu-check
+.PHONY: setup reproduce test test-fast lab clean pretrained reference effects gpu-check
 
 $(VENV)/.installed: pyproject.toml
 	@echo "==> creating $(VENV) and installing colorkit with its pinned dependencies (torch is large: a few minutes)"
@@ -24,6 +24,9 @@ reproduce: setup  ## run every notebook headlessly at PROFILE (smoke | cpu | ful
 
 test: setup  ## the whole test suite: unit tests, then every notebook under nbval
 	$(PY) -m pytest tests notebooks $(PYTEST_ARGS)
+
+test-fast: setup  ## the unit tests without the slow ones (tests/conftest.py SLOW) and without the notebooks
+	$(PY) -m pytest tests -q -m "not slow"
 
 # The shipped weights (colorkit/weights/): judge first, since the colorizers' cards are judged by it. Each step
 # resumes from runs/pretrained/ when run again. DATA: CIFAR-10 (folder or .tar.gz); `auto` finds or downloads it.
