@@ -150,35 +150,3 @@ def temperature_sweep(exp: Experiment, test_set, nb: NotebookRun, temperatures: 
         view = evaluate(with_decoding(exp, f"T={T}", T=T), test_set, nb)
         rows.append({"T": T, **{k: v for k, v in view.row.items() if k not in ("model", "params", "train_s")}})
     return rows
-
-
-def claim_effects(claims: Sequence[str], test_set, device: str | torch.device = "cpu",
-                  n_boot: int = 1000) -> dict[str, Any]:
-    """The effects table's rows whose claim text starts with one of `claims`, loading only the references they compare.
-
-    As references.seed_effects (measured on labelled CIFAR-10 test images, else the committed 10,000-image rows),
-    for a notebook that needs a few claims of a seed without the judges' Frechet distances of the others.
-    """
-    from . import effects, references
-    from .colorizer import Colorizer
-
-    chosen = [c for c in effects.CLAIMS if c.text.startswith(tuple(claims))]
-    if not claims or len(chosen) < len(set(claims)):
-        raise ValueError(f"claim_effects: claims {list(claims)!r}; the effects table's claims: "
-                         f"{[c.text for c in effects.CLAIMS]}")
-    if any(c.metric.partition(":")[2] or c.classes for c in chosen):
-        raise ValueError("claim_effects: judge and class-subset claims need references.seed_effects")
-    if not references.can_measure(test_set):
-        result = references.committed_effects(sorted({c.seed for c in chosen}))
-        return {**result, "rows": [r for r in result["rows"] if r["claim"] in {c.text for c in chosen}]}
-    names = sorted({n for c in chosen for n in (c.a, c.b)} - {"grayscale", "truth"})
-    colourings = {}
-    for name in names:
-        model, decoding = effects.VARIANTS[name]
-        colourings[name] = Colorizer.from_pretrained(model, device)
-        colourings[name] = colourings[name].with_method(decoding["method"]) if decoding else colourings[name]
-    m = effects.measure(test_set.images, test_set.labels, colourings, {}, features=(), progress=False)
-    rows = [effects.check_claim(c, m, n_boot) for c in chosen]
-    summary = {name: {k: float(v.mean()) for k, v in rec.items() if k != "label"} for name, rec in m.items()}
-    return {"n_images": len(test_set), "data": test_set.name, "rows": rows, "missing": [], "summary": summary,
-            "source": f"measured here on this run's {len(test_set):,} test images of {test_set.name}"}
