@@ -24,12 +24,6 @@ def _regressor():
     return build_model("cnn_tanh", width=0.125)
 
 
-def test_judge_cache_dir_follows_the_colorkit_cache(tmp_path, monkeypatch):
-    assert E.judge_cache_dir(tmp_path) == tmp_path / "judges"
-    monkeypatch.setenv("COLORKIT_CACHE", str(tmp_path / "env"))
-    assert E.judge_cache_dir() == tmp_path / "env" / "judges"
-
-
 @pytest.mark.parametrize("name, want", [("soft_mode", "mode"), ("Classification, mean", "mean"),
                                         ("rebalanced", "annealed"), ("modest_net", "annealed")])
 def test_default_decoding_reads_whole_words(name, want):
@@ -73,33 +67,3 @@ def _view(source: str, kind: str, method: str = "annealed", T: float = 0.38):
     return SimpleNamespace(source=source, kind=kind, method=method, T=T)
 
 
-def test_seed_004_stand_ins_prefer_the_named_checkpoints():
-    views = {"cnn": _view("cnn", "regression"), "l2_sigmoid": _view("l2_sigmoid", "regression"),
-             "other": _view("other", "classifier"), "other, mode": _view("other", "classifier", "mode"),
-             "soft_mode": _view("soft_mode", "classifier", "mode"),
-             "soft_mode, T=0.89": _view("soft_mode", "classifier", "annealed", 0.89)}
-    assert E.seed_004_stand_ins(views) == {
-        "grayscale": "grayscale", "regression": "l2_sigmoid", "classification": "soft_mode",
-        "annealed_mean": "soft_mode, T=0.89", "vgg_transfer": None, "ground_truth": "ground_truth"}
-    fallback = E.seed_004_stand_ins({"cnn": _view("cnn", "regression")})
-    assert fallback["regression"] == "cnn" and fallback["classification"] is None
-
-
-def test_seed_004_comparison_puts_the_published_top1_beside_ours():
-    rows = [{"name": "grayscale", "top1": 0.4, "frechet": 9.0}, {"name": "l2", "top1": 0.5}]
-    table = E.seed_004_comparison(rows, {"grayscale": "grayscale", "regression": "l2", "classification": None})
-    assert table == [
-        {"name": "grayscale", "model": "grayscale", "top1": 0.4, "frechet": 9.0, "seed_004_top1": 0.22},
-        {"name": "regression", "model": "l2", "top1": 0.5, "seed_004_top1": 0.46},
-        {"name": "classification", "model": None, "seed_004_top1": 0.57}]
-
-
-def test_fixed_examples_lists_grayscale_errors_a_colorizer_fixes_first():
-    labels = torch.tensor([0, 1, 2, 3, 4])
-    rows = [{"name": "grayscale", "example_predictions": torch.tensor([9, 1, 9, 9, 4])},  # wrong at 0, 2, 3
-            {"name": "soft", "example_predictions": torch.tensor([9, 1, 2, 3, 9])},  # fixes 2 and 3
-            {"name": "ground_truth", "example_predictions": labels.clone()}]
-    index, n_fixed = E.fixed_examples(rows, labels, n=4)
-    assert n_fixed == 2 and index.tolist() == [2, 3, 0, 1]
-    index, n_fixed = E.fixed_examples(rows, labels, n=5, fixer="ground_truth")
-    assert n_fixed == 3 and index.tolist() == [0, 2, 3, 1, 4]

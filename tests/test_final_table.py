@@ -16,7 +16,7 @@ from colorkit.checkpoint import load_checkpoint, save_checkpoint
 from colorkit.color import from_luma_chroma, rgb_to_lab, split_lab, to_luma_chroma, uint8_to_float
 from colorkit.data import ImageSet
 from colorkit.gan import build_gan, fit_gan
-from colorkit.models import build_model, vgg
+from colorkit.models import build_model
 from colorkit.models.vgg import VGG
 from colorkit.notebook import NotebookRun
 from colorkit.profiles import get_profile
@@ -92,14 +92,6 @@ def test_write_final_table_files(run_with_results):
 def test_slug_is_the_checkpoint_rule(tmp_path, name):
     nb = NotebookRun("x", get_profile("smoke"), torch.device("cpu"), tmp_path, 0, None)
     assert runner.slug(name) == nb.checkpoint_path(name).stem
-
-
-def test_stand_in_names_are_the_candidates_seed_004_looks_for():
-    assert runner.slug(E.TRANSFER_NAME) in E.SEED_004_CANDIDATES["vgg_transfer"]
-    for kind, name, _, _ in E.SEED_004_PLAN:
-        key = "regression" if kind == "regression" else "classification"
-        assert runner.slug(name) in E.SEED_004_CANDIDATES[key]
-        assert E.default_decoding(runner.slug(name)) == ("mode" if kind == "classifier" else "annealed")
 
 
 def test_run_notebooks_prints_the_final_table(tmp_path, monkeypatch, capsys):
@@ -237,91 +229,3 @@ def _views(**kinds) -> dict:
     return out
 
 
-def test_seed_004_stand_ins_prefer_the_candidates():
-    views = _views(mlp="r", l2_sigmoid="r", compact="c", soft_mode="c", vgg_transfer_mode="c")
-    assert E.seed_004_stand_ins(views) == {
-        "grayscale": "grayscale", "regression": "l2_sigmoid", "classification": "soft_mode",
-        "annealed_mean": "soft_mode, T=0.89", "vgg_transfer": "vgg_transfer_mode", "ground_truth": "ground_truth"}
-    fallback = E.seed_004_stand_ins(_views(mlp="r", rebalanced_ours="c", vgg_transfer_mode="c"))
-    assert (fallback["regression"], fallback["classification"], fallback["annealed_mean"]) == (
-        "mlp", "rebalanced_ours, mode", "rebalanced_ours, T=0.89")  # never the transfer net as "classification"
-    none = E.seed_004_stand_ins(_views(mlp="r"))
-    assert none["classification"] is none["annealed_mean"] is none["vgg_transfer"] is None
-
-
-def test_seed_004_comparison_rows():
-    rows = [{"name": "grayscale", "top1": 0.1, "confidence": 0.2, "frechet": 3.0, "rmse_ab": 9.0},
-            {"name": "soft_mode", "top1": 0.4, "confidence": 0.5, "frechet": 1.0, "rmse_ab": 5.0}]
-    table = E.seed_004_comparison(rows, {"grayscale": "grayscale", "classification": "soft_mode", "regression": None})
-    assert table == [
-        {"name": "grayscale", "model": "grayscale", "top1": 0.1, "confidence": 0.2, "frechet": 3.0,
-         "seed_004_top1": 0.22},
-        {"name": "classification", "model": "soft_mode", "top1": 0.4, "confidence": 0.5, "frechet": 1.0,
-         "seed_004_top1": 0.57},
-        {"name": "regression", "model": None, "seed_004_top1": 0.46}]
-
-
-def test_temperature_sweep_rows_and_plot():
-    judge = VGG("vgg11", num_classes=4, width=0.125).eval()
-    views = _views(l2_sigmoid="r", soft_mode="c")
-    sweep = E.judge_temperature_sweep(judge, _images(8), views, ["soft_mode", None], [0.89, 0.2], device="cpu")
-    assert [(r["name"], r["T"], r["method"]) for r in sweep] == [
-        ("grayscale", None, None), ("soft_mode", 0.0, "mode"), ("soft_mode, T=0.2", 0.2, "annealed"),
-        ("soft_mode, T=0.89", 0.89, "annealed"), ("ground_truth", None, None)]
-    fig = E.plot_accuracy_vs_temperature(sweep)
-    ax = fig.axes[0]
-    assert list(ax.lines[0].get_xdata()) == [0.2, 0.89]  # sorted by T; the mode is a separate marker at 0
-    assert list(ax.lines[1].get_xdata()) == [0.0]
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["soft_mode", "grayscale", "ground truth"]
-    with pytest.raises(ValueError, match="judge_temperature_sweep: no classifier named 'l2_sigmoid'"):
-        E.judge_temperature_sweep(judge, _images(8), views, ["l2_sigmoid"], [0.5], device="cpu")
-
-
-def test_fixed_examples_and_plot():
-    labels = torch.tensor([0, 1, 2, 3, 0, 1])
-    ex = torch.zeros(6, 3, 32, 32, dtype=torch.uint8)
-    rows = [{"name": "grayscale", "example_predictions": torch.tensor([1, 1, 0, 0, 1, 0]), "examples": ex},
-            {"name": "a", "example_predictions": torch.tensor([0, 0, 0, 3, 1, 0]), "examples": ex},
-            {"name": "b", "example_predictions": torch.tensor([1, 1, 2, 0, 1, 0]), "examples": ex},
-            {"name": "ground_truth", "example_predictions": labels, "examples": ex}]
-    # grayscale wrong at 0, 2, 3, 4, 5; fixed by a at 0, 3; by b at 2; nobody fixes 4 or 5; grayscale right at 1
-    index, n_fixed = E.fixed_examples(rows, labels, n=8)
-    assert index.tolist() == [0, 2, 3, 4, 5, 1] and n_fixed == 3
-    index, n_fixed = E.fixed_examples(rows, labels, n=2, fixer="b")
-    assert index.tolist() == [2, 0] and n_fixed == 1
-    fig = E.plot_examples(rows, labels, ["w", "x", "y", "z"], index)
-    assert len(fig.axes) == 8
-    assert [ax.get_xlabel() for ax in fig.axes[:2]] == ["w", "x"]  # grayscale's classes at images 2 and 0
-    assert fig.axes[0].xaxis.label.get_color() == "tab:red" and fig.axes[2].xaxis.label.get_color() == "tab:red"
-    assert fig.axes[4].xaxis.label.get_color() == "tab:green"  # b gets image 2 right
-
-
-def test_imagenet_judge_status(tmp_path, monkeypatch):
-    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
-    use, why = E.imagenet_judge_status("auto", "cuda")
-    assert not use and "absent" in why
-    path = vgg.imagenet_weights_path("vgg16_bn")
-    path.parent.mkdir(parents=True)
-    path.write_bytes(b"")
-    assert [E.imagenet_judge_status(s, d)[0] for s, d in
-            [("auto", "cpu"), ("auto", "cuda"), (True, "cpu"), (False, "cuda")]] == [False, True, True, False]
-    with pytest.raises(ValueError, match="imagenet_judge_status: setting must be True, False or 'auto'"):
-        E.imagenet_judge_status("yes", "cpu")
-
-
-def test_train_colorizers_transfers_the_judge(tmp_path):
-    judge = VGG("vgg11", num_classes=4, width=0.125).eval()
-    profile = get_profile("smoke", epochs=1, batch_size=8)
-    nb = NotebookRun("06_test", profile, torch.device("cpu"), tmp_path, 0, None)
-    train, test = _images(8), _images(4, seed=1)
-    others = _views(mlp="r", soft_mode="c")  # the run already has a regressor and a classifier
-    exps = E.train_colorizers(judge, train, test, nb, others)
-    assert [e.name for e in exps] == [E.TRANSFER_NAME]
-    spec = load_checkpoint(tmp_path / "checkpoints" / "vgg_transfer_mode.pt")["spec"]
-    assert (spec["name"], spec["cfg"], spec["width"], spec["output_stride"]) == ("vgg_transfer", "vgg11", 0.125, 4)
-    assert exps[0].method == "mode" and "rmse_ab" in exps[0].row
-    # its own checkpoints do not count as the run's: a re-run resumes them and reports them again
-    again = E.train_colorizers(judge, train, test, nb, {**_views(vgg_transfer_mode="c"), **_views(mlp="r")})
-    assert [e.name for e in again] == [E.SEED_004_PLAN[1][1], E.TRANSFER_NAME]
-    assert again[1].history.train_loss == exps[0].history.train_loss  # resumed, not retrained
-    assert [e.name for e in E.train_colorizers(judge, train, test, nb, others)] == [e.name for e in again]
