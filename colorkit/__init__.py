@@ -13,7 +13,7 @@ from .colorizer import Colorizer
 from .data import ImageSet, embedded_images, load_cifar10, load_dataset, load_photos, sample_photo
 from .device import default_device, seed_everything
 from .experiment import (Experiment, cached_logits, comparison_rows, evaluate, pretrained_experiment, run_experiment,
-                         show_table, temperature_rows, temperature_sweep, train_config, with_decoding)
+                         run_gan, show_table, temperature_rows, temperature_sweep, train_config, with_decoding)
 from .metrics import evaluate_colorizer
 from .models import build_model, count_parameters, list_models
 from .notebook import start_notebook

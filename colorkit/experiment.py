@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
 from typing import Any, Sequence
 
 import torch
 
+from .gan import build_gan, fit_gan
 from .metrics import evaluate_colorizer
 from .models import build_model, count_parameters
 from .notebook import NotebookRun
@@ -150,3 +152,20 @@ def temperature_sweep(exp: Experiment, test_set, nb: NotebookRun, temperatures: 
         view = evaluate(with_decoding(exp, f"T={T}", T=T), test_set, nb)
         rows.append({"T": T, **{k: v for k, v in view.row.items() if k not in ("model", "params", "train_s")}})
     return rows
+
+
+def run_gan(name: str, variant: str, train_set: Any, test_set: Any, nb: NotebookRun,
+            generator: str | torch.nn.Module = "zhang_regressor", progress: bool = True, **overrides: Any) -> Experiment:
+    """Build, train (resuming from nb.checkpoint_path(name)) and evaluate one GAN variant (colorkit.gan): an Experiment.
+
+    Sized by nb.profile (width, gan_epochs, batch_size); samples go to <run folder>/samples; overrides are
+    GANConfig fields or build_gan's width / n_layers / norm.
+    """
+    shape = {k: overrides.pop(k) for k in ("width", "n_layers", "norm") if k in overrides}
+    shape.setdefault("width", nb.profile.width)
+    overrides = {"epochs": nb.profile.gan_epochs, "batch_size": nb.profile.batch_size, "seed": nb.seed,
+                 "checkpoint": nb.checkpoint_path(name), "sample_dir": Path(nb.run_dir) / "samples", **overrides}
+    G, D, cfg = build_gan(variant, generator, **shape, **overrides)
+    history = fit_gan(G, D, train_set, test_set, cfg, device=nb.device, progress=progress)
+    exp = Experiment(name, G, history, {}, extra={"variant": variant, "discriminator": D, "config": cfg})
+    return evaluate(exp, test_set, nb)

@@ -11,7 +11,7 @@ per pixel), so lambda_l1 = 100 weighs it as pix2pix does; L2 is the mean squared
 (losses.l2_loss, whose 1/2 * sum over the two channels is that mean).
 Variants "l1" / "l2" have lambda_adv = 0: the generator-only baselines, same loop, no discriminator.
 Checkpoints are train.fit checkpoints of G (checkpoint.load_model rebuilds G) plus D's keys.
-Notebook 05 calls run_gan (build, fit_gan, evaluate: an experiment.Experiment) and plot_histories.
+Notebook 05 calls experiment.run_gan (build_gan, fit_gan, evaluate: an Experiment).
 """
 from __future__ import annotations
 
@@ -373,24 +373,3 @@ def build_gan(variant: str = "dcgan", generator: str | nn.Module = "zhang_regres
     disc, default_norm = GAN_PRESETS[variant]["disc"], GAN_PRESETS[variant]["norm"]
     D = None if disc is None else build_discriminator(disc, width=width, n_layers=n_layers, norm=norm or default_norm)
     return generator, D, cfg
-
-
-# ---------------------------------------------------------------- notebook helpers (notebook 05)
-
-def run_gan(name: str, variant: str, train_set: Any, test_set: Any, nb: Any,
-            generator: str | nn.Module = "zhang_regressor", progress: bool = True, **overrides: Any):
-    """Build, train (resuming from nb.checkpoint_path(name)) and evaluate one variant: an experiment.Experiment.
-
-    Sized by nb.profile (width, gan_epochs, batch_size); samples go to <run folder>/samples; overrides are
-    GANConfig fields or build_gan's width / n_layers / norm.
-    """
-    from .experiment import Experiment, evaluate
-
-    shape = {k: overrides.pop(k) for k in ("width", "n_layers", "norm") if k in overrides}
-    shape.setdefault("width", nb.profile.width)
-    overrides = {"epochs": nb.profile.gan_epochs, "batch_size": nb.profile.batch_size, "seed": nb.seed,
-                 "checkpoint": nb.checkpoint_path(name), "sample_dir": Path(nb.run_dir) / "samples", **overrides}
-    G, D, cfg = build_gan(variant, generator, **shape, **overrides)
-    history = fit_gan(G, D, train_set, test_set, cfg, device=nb.device, progress=progress)
-    exp = Experiment(name, G, history, {}, extra={"variant": variant, "discriminator": D, "config": cfg})
-    return evaluate(exp, test_set, nb)

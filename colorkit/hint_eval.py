@@ -6,6 +6,7 @@ from typing import Any, Sequence
 import torch
 
 from . import color
+from .data.imageset import image_tensor
 from .hints import PATCH, hint_channels, random_hints
 from .metrics import colorfulness, psnr
 from .quantize import DEFAULT_T
@@ -24,7 +25,6 @@ def psnr_vs_hints(model: torch.nn.Module, test_set: Any, counts: Sequence[int] =
     hint_channels) is measured at 0 hints only (in its colour `space`; hint models are Lab models). PSNR and
     colourfulness are of the RGB through predict_colors.
     """
-    from .loop import image_tensor
     from .targets import predict_colors
 
     images = image_tensor(test_set, "test_set", "psnr_vs_hints")

@@ -16,6 +16,7 @@ import torch
 import torch.distributed as dist
 
 from .checkpoint import load_checkpoint
+from .data.imageset import image_tensor
 from .device import default_device
 
 AMP_MODES = ("auto", "off", "bf16", "fp16")
@@ -79,15 +80,6 @@ def use_channels_last(setting: str | bool, device: torch.device) -> bool:
 def epoch_seed(seed: int, epoch: int, rank: int = 0) -> int:
     """Seed of the augmentation stream of one epoch on one rank (resume replays it exactly)."""
     return (seed * 1_000_003 + epoch * 1009 + rank) % (2**63)
-
-
-def image_tensor(ds: Any, name: str, fn: str) -> torch.Tensor:
-    """The uint8 (N, 3, H, W) images of an ImageSet or a bare tensor, with an error naming what was given."""
-    x = getattr(ds, "images", ds)
-    if not isinstance(x, torch.Tensor) or x.dim() != 4 or x.shape[1] != 3 or x.dtype != torch.uint8:
-        got = f"shape {tuple(x.shape)}, dtype {x.dtype}" if isinstance(x, torch.Tensor) else type(x).__name__
-        raise ValueError(f"{fn}: expected {name} as an ImageSet or a uint8 (N, 3, H, W) tensor, got {got}")
-    return x
 
 
 def device_images(model: torch.nn.Module, train_set: Any, val_set: Any, device: torch.device,

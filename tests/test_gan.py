@@ -403,7 +403,7 @@ def _notebook(tmp_path, **profile):
 
 
 def test_run_gan_trains_checkpoints_resumes_and_evaluates(tmp_path):
-    from colorkit.gan import run_gan
+    from colorkit.experiment import run_gan
 
     nb = _notebook(tmp_path, gan_epochs=2, batch_size=8)
     G = build_model("cnn_tanh", width=0.125)
@@ -425,7 +425,7 @@ def test_run_gan_trains_checkpoints_resumes_and_evaluates(tmp_path):
 
 
 def test_run_gan_baseline_is_sized_by_the_profile(tmp_path):
-    from colorkit.gan import run_gan
+    from colorkit.experiment import run_gan
 
     nb = _notebook(tmp_path, gan_epochs=1, batch_size=4, width=0.125)
     exp = run_gan("GAN L2", "l2", _images(8), _images(4, seed=1), nb, "cnn_tanh", progress=False)

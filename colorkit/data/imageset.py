@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from typing import Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
 import torch
 
@@ -127,3 +127,12 @@ _ABSOLUTE = re.compile(r"(?<![\w.])/(?:[^/\s,()'\"]+/)*([^/\s,()'\"]+)")
 def _file_names(text: str) -> str:
     """Absolute paths in text shortened to their last part: what a printed set shows, never a machine's folders."""
     return _ABSOLUTE.sub(r"\1", text)
+
+
+def image_tensor(ds: Any, name: str, fn: str) -> torch.Tensor:
+    """The uint8 (N, 3, H, W) images of an ImageSet or a bare tensor, with an error naming what was given."""
+    x = getattr(ds, "images", ds)
+    if not isinstance(x, torch.Tensor) or x.dim() != 4 or x.shape[1] != 3 or x.dtype != torch.uint8:
+        got = f"shape {tuple(x.shape)}, dtype {x.dtype}" if isinstance(x, torch.Tensor) else type(x).__name__
+        raise ValueError(f"{fn}: expected {name} as an ImageSet or a uint8 (N, 3, H, W) tensor, got {got}")
+    return x
