@@ -1,4 +1,5 @@
 """The benchmark scripts run end to end at tiny sizes (so they do not rot), and check_prior's checks hold by hand."""
+import json
 import os
 import subprocess
 import sys
@@ -82,3 +83,22 @@ def test_bench_photos_runs_at_a_tiny_size(tmp_path):
                "--long-side", "48", "--height", "32", "--out", str(tmp_path))
     assert "regressor      16  guided" in out and "bilinear" in out
     assert {p.name for p in tmp_path.iterdir()} == {"montage_regressor_16.png", "zoom_regressor_16.png"}
+
+
+def test_compare_numbers_finds_each_moved_number_and_skips_timings(tmp_path):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("compare_numbers", ROOT / "benchmarks" / "compare_numbers.py")
+    cn = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cn)
+    before = {"seconds": 3.0, "table": [{"model": "L1", "rmse_ab": 10.5}, {"model": "L2", "rmse_ab": 11.0}]}
+    after = {"seconds": 9.0, "table": [{"model": "L1", "rmse_ab": 10.5}, {"model": "L2", "rmse_ab": 11.0 + 1e-9}],
+             "new": 1}
+    assert cn.differences(before, after) == ["new: only after", "table[1].rmse_ab: 11.0 -> 11.000000001"]
+    assert cn.differences(before, after, rtol=1e-6) == ["new: only after"]
+    for name, data in (("a", before), ("b", before)):
+        (tmp_path / name / "results").mkdir(parents=True)
+        (tmp_path / name / "results" / "01.json").write_text(json.dumps(data))
+    assert cn.main(["--runs", str(tmp_path / "a"), str(tmp_path / "b")]) == 0
+    (tmp_path / "b" / "results" / "01.json").write_text(json.dumps(after))
+    assert cn.main(["--runs", str(tmp_path / "a"), str(tmp_path / "b")]) == 1
+    assert cn.main([]) == 2
