@@ -138,6 +138,21 @@ def test_real_data_judge_accuracy_matches_its_card():
     assert abs(acc - card["metrics"]["test_top1"]) < 0.03, acc
 
 
+@pytest.mark.skipif(not CIFAR, reason="set COLORKIT_TEST_CIFAR10 to the CIFAR-10 JPEG copy (CI does)")
+def test_real_data_histogram_judge_pilot_runs_and_grayscale_is_chance():
+    """benchmarks/pilot_histogram_judge.py at a small size: grayscale has one histogram, so one answer (~10 %)."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, "benchmarks/pilot_histogram_judge.py", "--data", CIFAR, "--limit", "1000",
+                          "--test-limit", "500", "--epochs", "2"], cwd=root, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    rows = {line.split()[0]: float(line.split()[1]) for line in out.stdout.splitlines() if line.endswith(" %")}
+    assert set(rows) == {"truth", "grayscale", "mlp", "regressor", "classifier_unbalanced", "classifier", "gan"}
+    assert 5.0 <= rows["grayscale"] <= 15.0 and rows["truth"] > rows["grayscale"], rows
+
+
 def test_colorize_command_works_without_a_model(tmp_path, capsys):
     """`colorkit colorize PHOTO -o OUT` on a fresh install: the pretrained classifier, a coloured PNG, exit 0."""
     from colorkit.cli import main
