@@ -193,10 +193,14 @@ def effects_table(test_set, device: str | torch.device = "cpu", n_boot: int = 10
             skipped.append(claim.text)
             continue
         rows.append(check_claim(claim, m, n_boot, list(test_set.classes or ())))
-    summary = {name: {k: float(v.mean()) for k, v in rec.items() if not k.startswith(("features", "label"))}
-               for name, rec in m.items()}
     return {"n_images": int(test_set.images.shape[0]), "data": test_set.name, "rows": rows, "missing": missing,
-            "skipped_claims": skipped, "summary": summary}
+            "skipped_claims": skipped, "summary": summarize(m)}
+
+
+def summarize(m: dict[str, dict[str, np.ndarray]]) -> dict[str, dict[str, float]]:
+    """Each colouring's means of measure()'s per-image values (features and labels left out)."""
+    return {name: {k: float(v.mean()) for k, v in rec.items() if not k.startswith(("features", "label"))}
+            for name, rec in m.items()}
 
 
 def temperature_sweep(test_set, device: str | torch.device = "cpu", temperatures=SWEEP_T,

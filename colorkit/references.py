@@ -17,7 +17,7 @@ from typing import Any, Sequence
 
 import torch
 
-from .effects import CLAIMS, check_claim, load_references, measure
+from .effects import CLAIMS, check_claim, load_references, measure, summarize
 from .notebook import repo_root
 from .pretrained import read_card
 
@@ -81,9 +81,7 @@ def seed_effects(seeds: str | Sequence[str], test_set=None, device: str | torch.
     m = measure(test_set.images, test_set.labels, colourings, judges, features=features, progress=False)
     rows = [check_claim(c, m, n_boot, list(test_set.classes)) for c in claims
             if {c.a, c.b} - {"grayscale", "truth"} <= set(colourings)]
-    summary = {name: {k: float(v.mean()) for k, v in rec.items() if not k.startswith(("features", "label"))}
-               for name, rec in m.items()}
-    return {"n_images": len(test_set), "data": test_set.name, "rows": rows, "missing": missing, "summary": summary,
+    return {"n_images": len(test_set), "data": test_set.name, "rows": rows, "missing": missing, "summary": summarize(m),
             "source": f"measured here on this run's {len(test_set):,} test images of {test_set.name}"}
 
 
