@@ -12,8 +12,8 @@ from .color import (from_luma_chroma, hsv_to_rgb, join_lab, lab_to_rgb, rgb_to_h
 from .colorizer import Colorizer
 from .data import ImageSet, embedded_images, load_cifar10, load_dataset, load_photos, sample_photo
 from .device import default_device, seed_everything
-from .experiment import (Experiment, cached_logits, comparison_rows, evaluate, pretrained_experiment, run_experiment,
-                         run_gan, show_table, temperature_rows, temperature_sweep, train_config, with_decoding)
+from .experiment import (Experiment, comparison_rows, evaluate, pretrained_experiment, run_experiment, run_gan,
+                         show_table, train_config)
 from .metrics import evaluate_colorizer
 from .models import build_model, count_parameters, list_models
 from .notebook import start_notebook

@@ -10,6 +10,7 @@ from typing import Any, Callable
 import torch
 
 from .color import split_lab, uint8_to_float
+from .data.imageset import image_tensor
 from .metrics import colorizer_ab, evaluate_colorizer, rmse_ab
 
 GRAYSCALE = "grayscale (ab = 0)"
@@ -48,13 +49,10 @@ def baseline_rows(train, test, device: torch.device | str | None = None,
 
 def per_image_rmse_ab(colorizer: Any, images, device: torch.device | str | None = None,
                       batch_size: int = 256) -> torch.Tensor:
-    """RMSE ab of each image (N,) float64: colorizer is L (B, 1, H, W) -> ab, or has from_rgb (an Experiment)."""
+    """RMSE ab of each image (N,) float64: colorizer is a Colorizer or a callable L (B, 1, H, W) -> ab."""
     from .device import default_device
 
-    x = getattr(images, "images", images)
-    if not isinstance(x, torch.Tensor) or x.dim() != 4 or x.shape[1] != 3 or x.dtype != torch.uint8 or len(x) == 0:
-        got = f"shape {tuple(x.shape)}, dtype {x.dtype}" if isinstance(x, torch.Tensor) else type(x).__name__
-        raise ValueError(f"per_image_rmse_ab: expected at least one uint8 (N, 3, H, W) image, got {got}")
+    x = image_tensor(images, "images", "per_image_rmse_ab", allow_empty=False)
     device = torch.device(device) if device is not None else default_device()
     out = []
     with torch.no_grad():

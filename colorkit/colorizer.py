@@ -4,6 +4,7 @@
     rgb = c(images)                                      # uint8 or float RGB (B, 3, H, W) of any size -> RGB in [0, 1]
     ab = c.ab(L)                                         # Lab L (B, 1, H, W) in [0, 100] -> Lab ab (B, 2, H, W)
     vivid = c.with_T(0.1); mode = c.with_method("mode")  # sweeps: new objects, the model shared
+    by_T = c.sweep(L, [1.0, 0.38, 0.0])                  # one network pass, decoded at each T (0: the mode)
     hinted = c(images, hints=(ab_hint, mask))            # hint models (colorkit.hint_points.hints_from_points)
 
 The decoding settings travel with the model: colour space it was trained in, temperature, decoding method and
@@ -25,6 +26,24 @@ from .checkpoint import DEFAULT_IMAGE_SIZE, CheckpointError, checkpoint_info, lo
 from .device import default_device
 from .quantize import DEFAULT_T
 from .upsample import DEFAULT_UPSAMPLE, UPSAMPLE_METHODS
+
+
+class OutputCache:
+    """forward(model, x) for targets.predict_ab that runs the network once for a batch it has just seen: decoding
+    one batch several ways costs one pass. One slot (the last batch), matched by the batch's values."""
+
+    def __init__(self) -> None:
+        self.key: tuple[nn.Module, torch.Tensor] | None = None
+        self.out: torch.Tensor | None = None
+
+    @torch.no_grad()
+    def __call__(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        hit = (self.key is not None and self.key[0] is model and self.key[1].shape == x.shape
+               and self.key[1].device == x.device and torch.equal(self.key[1], x))
+        if not hit:
+            self.key = self.out = None  # free the previous output first
+            self.out, self.key = model(x).float(), (model, x)
+        return self.out
 
 
 @dataclass(frozen=True)
@@ -92,6 +111,23 @@ class Colorizer:
         if self.space != "lab":
             raise ValueError(f"Colorizer.ab: {self.name} works in {self.space!r}; call it on RGB images instead")
         return targets.predict_ab(self.model, L, T=self.T, method=self.method, batch_size=batch_size)
+
+    @torch.no_grad()
+    def sweep(self, L: torch.Tensor, temperatures: Sequence[float], batch_size: int = 256) -> dict[float, torch.Tensor]:
+        """{T: ab (B, 2, H, W)} for Lab L (B, 1, H, W): a classifier decoded at each T (T = 0: the mode), the
+        network run once per batch; equal to with_T(T).ab(L) (with_method("mode") at 0)."""
+        if self.output_kind != "logits":
+            raise ValueError(f"Colorizer.sweep: {self.name} is a regression model; only classifiers have a temperature")
+        temps = [float(t) for t in temperatures]
+        if any(not (0 <= t < float("inf")) for t in temps):
+            raise ValueError(f"Colorizer.sweep: temperatures must be finite and >= 0 (0 = the mode), got {temperatures!r}")
+        cache, out = OutputCache(), {t: [] for t in temps}
+        for start in range(0, L.shape[0], batch_size):
+            part = L[start:start + batch_size]
+            for t in temps:
+                out[t].append(targets.predict_ab(self.model, part, T=t or 1.0, method="mode" if t == 0 else "annealed",
+                                                 batch_size=batch_size, forward=cache))
+        return {t: torch.cat(chunks) for t, chunks in out.items()}
 
     @classmethod
     def from_pretrained(cls, name: str, device: str | torch.device | None = None, **decoding) -> "Colorizer":

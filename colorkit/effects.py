@@ -11,7 +11,7 @@ when it is clear the other way, "within noise" otherwise.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -20,7 +20,7 @@ from . import stats
 from .color import join_lab, split_lab, uint8_to_float
 from .colorizer import Colorizer
 from .judge import _judge_batch, frechet_distance
-from .metrics import colorfulness, psnr, rmse_ab
+from .metrics import colorfulness, colorizer_ab, psnr, rmse_ab
 
 # The colourings measured: name -> (reference model, decoding); "grayscale" and "truth" need no model.
 VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -108,21 +108,34 @@ def load_references(device: str | torch.device = "cpu", variants=None, judges=JU
 
 
 @torch.no_grad()
-def measure(images: torch.Tensor, labels: torch.Tensor, colourings: dict[str, Colorizer],
+def measure(images: torch.Tensor, labels: torch.Tensor, colourings: dict[str, Colorizer | Callable],
             judges: dict[str, torch.nn.Module], batch_size: int = 500, features: tuple[str, ...] = ("gan", "regressor_l1"),
-            progress: bool = True) -> dict[str, dict[str, np.ndarray]]:
-    """Per-image rmse_ab, colourfulness and each judge's correct (and features for `features` and truth)."""
+            progress: bool = True, tta: int = 0) -> dict[str, dict[str, np.ndarray]]:
+    """Per-image rmse_ab, psnr, colourfulness, grey fraction and each judge's correct (and penultimate features for
+    `features` and the truth) of grayscale, the truth and each colouring (a Colorizer, or a callable Lab L -> ab).
+
+    The one judged evaluation: the effects table, notebook 06 and the shipped models' cards. tta: the judges'
+    test-time augmentation (judge._judge_batch: 0 none, 1 flips, 2 flips and shifts).
+    """
     from tqdm.auto import tqdm
 
     names = ["grayscale", "truth", *colourings]
+    if len(set(names)) != len(names):
+        raise ValueError(f"measure: colouring names must differ from 'grayscale' and 'truth', got {list(colourings)}")
+    device = next(next(iter(judges.values())).parameters()).device if judges else images.device
     out: dict[str, dict[str, list]] = {n: {} for n in names}
     for start in tqdm(range(0, images.shape[0], batch_size), desc="effects", disable=not progress):
-        rgb = uint8_to_float(images[start:start + batch_size])
+        rgb = uint8_to_float(images[start:start + batch_size].to(device))
         y = labels[start:start + batch_size]
         L, ab_true = split_lab(rgb)
         for name in names:
             ab = {"grayscale": torch.zeros_like(ab_true), "truth": ab_true}.get(name)
-            ab = colourings[name].ab(L) if ab is None else ab
+            if ab is None:
+                ab = colorizer_ab(colourings[name], rgb, L)
+                if not isinstance(ab, torch.Tensor) or ab.shape != ab_true.shape:
+                    got = tuple(ab.shape) if isinstance(ab, torch.Tensor) else type(ab).__name__
+                    raise ValueError(f"measure: colouring {name!r} must give ab of shape {tuple(ab_true.shape)}, got {got}")
+                ab = ab.to(L)
             x = rgb if name == "truth" else join_lab(L, ab)
             rec = out[name]
             rec.setdefault("rmse_ab", []).append(rmse_ab(ab, ab_true, reduction="none"))
@@ -133,12 +146,12 @@ def measure(images: torch.Tensor, labels: torch.Tensor, colourings: dict[str, Co
             rec.setdefault("colourfulness", []).append(colorfulness(x, reduction="none"))
             rec.setdefault("grey_fraction", []).append((ab.norm(dim=1) < GREY_CHROMA).float().mean(dim=(1, 2)))
             for jname, judge in judges.items():
-                logits, feats = _judge_batch(judge, x, 0)
+                logits, feats = _judge_batch(judge, x, tta)
                 rec.setdefault(f"correct:{jname}", []).append(logits.argmax(1).cpu() == y)
                 if name in features or name == "truth":
                     rec.setdefault(f"features:{jname}", []).append(feats.cpu())
     keep = ("correct", "label")  # booleans and class indices stay as they are
-    return {n: {k: torch.cat(v).numpy() if k.startswith(keep) else torch.cat(v).double().numpy()
+    return {n: {k: torch.cat(v).cpu().numpy() if k.startswith(keep) else torch.cat(v).double().cpu().numpy()
                 for k, v in rec.items()} for n, rec in out.items()}
 
 
@@ -203,25 +216,33 @@ def summarize(m: dict[str, dict[str, np.ndarray]]) -> dict[str, dict[str, float]
             for name, rec in m.items()}
 
 
-def temperature_sweep(test_set, device: str | torch.device = "cpu", temperatures=SWEEP_T,
-                      models: tuple[str, ...] = ("classifier_unbalanced", "classifier")) -> list[dict[str, Any]]:
-    """Mean colourfulness and RMSE ab of each classifier at each T, then at the mode (the sepia-to-vivid sweep)."""
+def temperature_sweep(images: torch.Tensor, colorizers: dict[str, Colorizer] | None = None,
+                      device: str | torch.device = "cpu", temperatures=SWEEP_T) -> list[dict[str, Any]]:
+    """The sepia-to-vivid sweep: mean colourfulness, RMSE ab and grey fraction of each classifier over uint8 images
+    (N, 3, H, W) at each T, then at the mode (T = 0), one network pass each; then the truth (T None).
+
+    colorizers: {name: Colorizer}; None: the reference classifiers the package holds (classifier_unbalanced,
+    classifier)."""
     from .pretrained import PretrainedMissing
 
-    rgb = uint8_to_float(test_set.images)
+    if colorizers is None:
+        colorizers = {}
+        for name in ("classifier_unbalanced", "classifier"):
+            try:
+                colorizers[name] = Colorizer.from_pretrained(name, device)
+            except PretrainedMissing:
+                continue
+    rgb = uint8_to_float(images)
     L, ab_true = split_lab(rgb)
+    grey = lambda ab: (ab.norm(dim=1) < GREY_CHROMA).float().mean().item()  # noqa: E731
     rows = []
-    for name in models:
-        try:
-            base = Colorizer.from_pretrained(name, device)
-        except PretrainedMissing:
-            continue
-        for c in [base.with_T(t) for t in temperatures] + [base.with_method("mode")]:
-            ab = c.ab(L)
-            rows.append({"model": name, "T": 0.0 if c.method == "mode" else c.T, "decoding": c.label,
-                         "colourfulness": colorfulness(join_lab(L, ab)).item(), "rmse_ab": rmse_ab(ab, ab_true).item()})
+    for name, c in colorizers.items():
+        for T, ab in c.sweep(L, [*temperatures, 0.0]).items():
+            rows.append({"model": name, "T": T, "decoding": "mode" if T == 0 else f"T={T:g}",
+                         "colourfulness": colorfulness(join_lab(L, ab)).item(), "rmse_ab": rmse_ab(ab, ab_true).item(),
+                         "grey": grey(ab)})
     rows.append({"model": "truth", "T": None, "decoding": "truth", "colourfulness": colorfulness(rgb).item(),
-                 "rmse_ab": 0.0})
+                 "rmse_ab": 0.0, "grey": grey(ab_true)})
     return rows
 
 

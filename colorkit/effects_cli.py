@@ -16,7 +16,7 @@ def build_parser(prog: str = "colorkit effects") -> argparse.ArgumentParser:
                                        "1 a verdict differs from --check's, 2 bad arguments or data")
     p.add_argument("--data", default="auto", help="CIFAR-10 (folder or .tar.gz), as for load_dataset")
     p.add_argument("--limit", type=int, default=None, help="the first N test images (default: all 10,000)")
-    p.add_argument("--out", default="runs/effects", help="folder for effects.json, effects.md, the sweep figure")
+    p.add_argument("--out", default="runs/effects", help="folder for effects.json and effects.md")
     p.add_argument("--check", default=None, metavar="JSON",
                    help="an earlier effects.json on the same images: exit 1 if any verdict changed")
     p.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples (default 1000)")
@@ -25,28 +25,6 @@ def build_parser(prog: str = "colorkit effects") -> argparse.ArgumentParser:
                    help="test images for the temperature sweep (default: the first 2,000; means need no more)")
     p.add_argument("--device", default="cpu")
     return p
-
-
-def _sweep_figure(sweep: list[dict], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5.5, 3.6), dpi=100)
-    for model in dict.fromkeys(r["model"] for r in sweep if r["model"] != "truth"):
-        rows = [r for r in sweep if r["model"] == model]
-        ax.plot([r["T"] for r in rows], [r["colourfulness"] for r in rows], "o-", label=model)
-    truth = next(r["colourfulness"] for r in sweep if r["model"] == "truth")
-    ax.axhline(truth, color="k", ls="--", lw=1, label="truth")
-    ax.set_xlabel("temperature T (1 = mean, 0 = mode)")
-    ax.set_ylabel("colourfulness (Hasler-Suesstrunk)")
-    ax.set_title("The annealed mean: from the mean towards the mode")
-    ax.invert_xaxis()
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
 
 
 def main(argv: list[str] | None = None, prog: str = "colorkit effects") -> int:
@@ -77,7 +55,7 @@ def main(argv: list[str] | None = None, prog: str = "colorkit effects") -> int:
     started = time.time()
     result = effects_table(test_set, args.device, args.n_boot)
     if not args.no_sweep:
-        result["sweep"] = temperature_sweep(test_set.subset(min(args.sweep_limit, len(test_set))), args.device)
+        result["sweep"] = temperature_sweep(test_set.images[:args.sweep_limit], device=args.device)
         result["sweep_images"] = min(args.sweep_limit, len(test_set))
     result["seconds"] = round(time.time() - started, 1)
     out = Path(args.out)
@@ -94,8 +72,6 @@ def main(argv: list[str] | None = None, prog: str = "colorkit effects") -> int:
         tmp = out / f".{name}.tmp"
         tmp.write_text(text)
         os.replace(tmp, out / name)
-    if result.get("sweep"):
-        _sweep_figure(result["sweep"], out / "effects_temperature.png")
     print(f"\nwrote {out / 'effects.json'} and effects.md in {result['seconds']:.0f} s")
     if expected is not None:
         if expected.get("n_images") != result["n_images"]:

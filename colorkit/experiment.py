@@ -7,13 +7,13 @@ from typing import Any, Sequence
 
 import torch
 
+from .colorizer import Colorizer
 from .gan import build_gan, fit_gan
 from .metrics import evaluate_colorizer
 from .models import build_model, count_parameters
 from .notebook import NotebookRun
 from .profiles import Profile
 from .quantize import DEFAULT_T
-from .targets import predict_colors
 from .train import History, TrainConfig, fit
 
 METRIC_COLUMNS = ("model", "rmse_ab", "rmse_rgb", "psnr", "ssim", "auc", "auc_rebalanced", "colorfulness",
@@ -32,24 +32,19 @@ def train_config(profile: Profile, seed: int = 0, **overrides: Any) -> TrainConf
 
 @dataclass
 class Experiment:
-    """A trained colorizer with its training history, decoding settings and evaluation row."""
+    """A trained colorizer (a Colorizer: the model and how its output is read) with its history and results row."""
 
     name: str
-    model: torch.nn.Module
+    colorizer: Colorizer
     history: History
     row: dict[str, Any]
-    T: float = DEFAULT_T
-    method: str = "annealed"
-    space: str = "lab"
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def colorize(self, images: torch.Tensor) -> torch.Tensor:
-        """RGB (B, 3, H, W) in [0, 1] of uint8 or float RGB images recoloured from their own luma (predict_colors)."""
-        return predict_colors(self.model, images, self.space, T=self.T, method=self.method, output="rgb")
-
-    def from_rgb(self, rgb: torch.Tensor) -> torch.Tensor:
-        """Lab ab (B, 2, H, W) predicted for RGB images: how metrics and the judge call a model-backed colorizer."""
-        return predict_colors(self.model, rgb, self.space, T=self.T, method=self.method, output="lab_ab")
+    def decoded(self, name: str, T: float = DEFAULT_T, method: str = "annealed") -> "Experiment":
+        """The same trained classifier read another way (mode, mean, annealed mean at T), unevaluated; shares the model."""
+        if self.colorizer.output_kind != "logits":
+            raise ValueError(f"Experiment.decoded: {self.name} is a regression model; only classifiers can be re-decoded")
+        return Experiment(name, replace(self.colorizer, name=name, T=float(T), method=method), self.history, {})
 
 
 def run_experiment(name: str, model: str | torch.nn.Module, train_set, test_set, nb: NotebookRun,
@@ -63,7 +58,7 @@ def run_experiment(name: str, model: str | torch.nn.Module, train_set, test_set,
     if cfg.checkpoint is None:  # each experiment its own checkpoint; the caller's cfg is left as it was
         cfg = replace(cfg, checkpoint=nb.checkpoint_path(name))
     history = fit(model, train_set, test_set, cfg, device=nb.device, progress=progress)
-    exp = Experiment(name, model, history, {}, T=T, method=method, space=cfg.color_space)
+    exp = Experiment(name, Colorizer(model, name, space=cfg.color_space, T=T, method=method), history, {})
     return evaluate(exp, test_set, nb, prior)
 
 
@@ -73,29 +68,18 @@ def pretrained_experiment(name: str, test_set, nb: NotebookRun, T: float = DEFAU
     from .pretrained import load_pretrained
 
     model, card = load_pretrained(name, nb.device)
-    exp = evaluate(Experiment(f"pretrained {name}", model, History(), {}, T=T, method=method), test_set, nb, prior)
+    colorizer = Colorizer(model, f"pretrained {name}", T=T, method=method)
+    exp = evaluate(Experiment(colorizer.name, colorizer, History(), {}), test_set, nb, prior)
     exp.extra["card"] = card
     return exp
 
 
 def evaluate(exp: Experiment, test_set, nb: NotebookRun, prior: torch.Tensor | None = None) -> Experiment:
     """Fill exp.row with the test metrics (plus parameter count and training seconds) and return exp."""
-    metrics = evaluate_colorizer(exp, test_set, device=nb.device, prior=prior)  # through exp.from_rgb
-    exp.row = {"model": exp.name, **metrics, "params": count_parameters(exp.model),
+    metrics = evaluate_colorizer(exp.colorizer, test_set, device=nb.device, prior=prior)
+    exp.row = {"model": exp.name, **metrics, "params": count_parameters(exp.colorizer.model),
                "train_s": sum(exp.history.epoch_seconds)}
     return exp
-
-
-def with_decoding(exp: Experiment, name: str, T: float = DEFAULT_T, method: str = "annealed") -> Experiment:
-    """The same trained classifier decoded another way (mode, mean, annealed mean at T); shares the model."""
-    if getattr(exp.model, "output_kind", None) != "logits":
-        raise ValueError(f"with_decoding: {exp.name} is a regression model; only classifiers can be re-decoded")
-    return Experiment(name, exp.model, exp.history, {}, T=T, method=method, space=exp.space)
-
-
-def colorize_with(exp: Experiment, images: torch.Tensor) -> torch.Tensor:
-    """RGB (B, 3, H, W) in [0, 1] of uint8 images recoloured by an experiment from their own luma."""
-    return exp.colorize(images)
 
 
 def comparison_rows(experiments: Sequence[Experiment], images: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -105,7 +89,7 @@ def comparison_rows(experiments: Sequence[Experiment], images: torch.Tensor) -> 
     rgb = uint8_to_float(images)
     L, ab = split_lab(rgb)
     rows = {"input (L)": join_lab(L, torch.zeros_like(ab))}
-    rows.update({exp.name: colorize_with(exp, images) for exp in experiments})
+    rows.update({exp.name: exp.colorizer(images) for exp in experiments})
     rows["ground truth"] = rgb
     return rows
 
@@ -121,39 +105,6 @@ def show_table(rows: Sequence[dict[str, Any]], columns: Sequence[str] = METRIC_C
     return text
 
 
-def cached_logits(exp: Experiment, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """L (B, 1, H, W), true ab (B, 2, H, W) and the classifier's logits (B, 313, H', W') for uint8 images."""
-    from .color import split_lab, uint8_to_float
-
-    L, ab = split_lab(uint8_to_float(images))
-    device = next(exp.model.parameters()).device
-    with torch.no_grad():
-        logits = exp.model(L.to(device)).float().cpu()
-    return L, ab, logits
-
-
-def temperature_rows(exp: Experiment, images: torch.Tensor, temperatures: Sequence[float]) -> dict[str, torch.Tensor]:
-    """Rows for viz.image_grid: the input, the classifier decoded at each T (0 = mode), the truth."""
-    from .color import join_lab
-    from .quantize import annealed_mean
-
-    L, ab, logits = cached_logits(exp, images)
-    rows = {"input (L)": join_lab(L, torch.zeros_like(ab))}
-    for T in temperatures:
-        rows[f"T = {T:.2f}"] = join_lab(L, annealed_mean(logits, T))  # T = 0: the mode
-    rows["ground truth"] = join_lab(L, ab)
-    return rows
-
-
-def temperature_sweep(exp: Experiment, test_set, nb: NotebookRun, temperatures: Sequence[float]) -> list[dict]:
-    """Test metrics of one classifier decoded at each temperature, sorted by T."""
-    rows = []
-    for T in sorted(set(round(float(t), 4) for t in temperatures)):
-        view = evaluate(with_decoding(exp, f"T={T}", T=T), test_set, nb)
-        rows.append({"T": T, **{k: v for k, v in view.row.items() if k not in ("model", "params", "train_s")}})
-    return rows
-
-
 def run_gan(name: str, variant: str, train_set: Any, test_set: Any, nb: NotebookRun,
             generator: str | torch.nn.Module = "zhang_regressor", progress: bool = True, **overrides: Any) -> Experiment:
     """Build, train (resuming from nb.checkpoint_path(name)) and evaluate one GAN variant (colorkit.gan): an Experiment.
@@ -167,5 +118,5 @@ def run_gan(name: str, variant: str, train_set: Any, test_set: Any, nb: Notebook
                  "checkpoint": nb.checkpoint_path(name), "sample_dir": Path(nb.run_dir) / "samples", **overrides}
     G, D, cfg = build_gan(variant, generator, **shape, **overrides)
     history = fit_gan(G, D, train_set, test_set, cfg, device=nb.device, progress=progress)
-    exp = Experiment(name, G, history, {}, extra={"variant": variant, "discriminator": D, "config": cfg})
+    exp = Experiment(name, Colorizer(G, name), history, {}, extra={"variant": variant, "discriminator": D, "config": cfg})
     return evaluate(exp, test_set, nb)

@@ -17,23 +17,20 @@ from __future__ import annotations
 
 import math
 import os
-import time
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from . import color, losses, targets
 from ._checks import check_positive
-from .checkpoint import save_checkpoint
 from .data import augment
 from .models.discriminator import (backward_step, build_discriminator, check_discriminator, discriminator_step,
                                    generator_adversarial_loss)
-from .loop import (AMP_MODES, AUGMENT, TrainingDiverged, amp_dtype, checkpoint_state, device_images, epoch_seed,
-                   resolve_device, restore)
+from .loop import (AMP_MODES, AUGMENT, Curves, amp_dtype, checkpoint_state, device_images, epoch_seed, resolve_device,
+                   restore, run_epochs, validate)
 
 VARIANTS = ("dcgan", "lsgan", "ebgan", "wgan", "wgan_gp", "l1", "l2")
 # Shared defaults. Seed 003 weighs adversarial, L1 and L2 terms by lambdas it does not give: pix2pix's
@@ -79,7 +76,7 @@ class GANConfig:
     margin: float | None = None  # EBGAN margin m
     epochs: int = 1
     batch_size: int = 64
-    augment: bool = False  # random crop + flip on the device (train.AUGMENT)
+    augment: bool = False  # random crop + flip on the device (loop.AUGMENT)
     amp: str = "auto"  # as TrainConfig.amp: bf16 (fp16 without bf16) autocast on CUDA, off elsewhere
     seed: int = 0
     checkpoint: str | os.PathLike | None = None  # written atomically each epoch; resumed from when it exists
@@ -126,7 +123,7 @@ class GANConfig:
 
 
 @dataclass
-class GANHistory:
+class GANHistory(Curves):
     """Both players' losses per update and per epoch (G's terms unweighted), G's validation, speed."""
 
     d_loss_step: list[float] = field(default_factory=list)  # every D update (gp included); empty for l1 / l2
@@ -144,18 +141,6 @@ class GANHistory:
     epoch_seconds: list[float] = field(default_factory=list)
     images_per_second: list[float] = field(default_factory=list)
 
-    def to_dict(self) -> dict[str, list[float]]:
-        """Plain lists of floats, as stored in checkpoints."""
-        return {f.name: [float(v) for v in getattr(self, f.name)] for f in fields(self)}
-
-    @classmethod
-    def from_dict(cls, d: dict[str, list[float]]) -> "GANHistory":
-        """Inverse of to_dict."""
-        return cls(**{f.name: list(d.get(f.name, [])) for f in fields(cls)})
-
-
-class GANDiverged(TrainingDiverged):
-    """A player's loss became NaN or infinite during fit_gan."""
 
 
 def _autocast(device: torch.device, dtype: torch.dtype | None):
@@ -232,27 +217,6 @@ def _samples(G: nn.Module, L: torch.Tensor, ab: torch.Tensor, path: Path) -> Pat
     return path
 
 
-def _read_back(pending: list, history: GANHistory, cfg: GANConfig, epoch: int, steps: int, path) -> list[float]:
-    """One device sync for a group of steps' losses; append them to history or stop on a non-finite one."""
-    flat = torch.cat([t.reshape(-1).float() for _, _, t in pending]).tolist()
-    i = 0
-    for step, player, t in pending:
-        values, i = flat[i:i + t.numel()], i + t.numel()
-        bad = next((v for v in values if not math.isfinite(v)), None)
-        if bad is not None:
-            kept = (f"the last good checkpoint {path} is kept" if path is not None and path.exists()
-                    else "no checkpoint was written")
-            raise GANDiverged(f"fit_gan: {cfg.variant} {player} loss is {bad} at epoch {epoch + 1}, step "
-                              f"{step + 1} of {steps}; training stopped ({kept}). Lower the learning rates "
-                              f"(lr_g={cfg.lr_g:g}, lr_d={cfg.lr_d:g}) or set amp='off'.")
-        if player == "discriminator":
-            history.d_loss_step.append(values[0])
-        else:
-            for name, v in zip(("g_loss_step", "g_adv_step", "g_l1_step", "g_l2_step"), values):
-                getattr(history, name).append(v)
-    return flat
-
-
 def _resume_gan(path: Path, G, D, opt_g, opt_d, scalers, shuffle_gen, cfg, dataset: str) -> tuple[int, GANHistory]:
     state = restore(path, G, opt_g, scalers[0], shuffle_gen, cfg, "fit_gan", dataset=dataset)  # + config, data check
     if D is not None:
@@ -304,57 +268,61 @@ def fit_gan(generator: nn.Module, discriminator: nn.Module | None, train_set: An
     fixed_L, fixed_ab = targets.luma_chroma(fixed)  # the sample grids' batch, the same every epoch
     steps = math.ceil(images.shape[0] / cfg.batch_size)
     n_g_updates = (start * steps) // cfg.n_critic  # G updates so far (D updates every step, G every n_critic)
+    order = torch.empty(0, dtype=torch.long)
+    dataset = str(getattr(train_set, "name", "") or "")
 
-    for epoch in range(start, cfg.epochs):
+    def begin(epoch: int) -> None:
+        nonlocal order
         for m in players:
             m.train()
-        t0, first_d, first_g = time.perf_counter(), len(history.d_loss_step), len(history.g_loss_step)
         aug_gen.manual_seed(epoch_seed(cfg.seed, epoch, 0))
         order = torch.randperm(images.shape[0], generator=shuffle_gen).to(device)
-        bar = tqdm(total=steps, desc=f"{cfg.variant} epoch {epoch + 1}/{cfg.epochs}", disable=not progress)
-        pending = []
-        for step in range(steps):
-            batch = images[order[step * cfg.batch_size:(step + 1) * cfg.batch_size]]  # (B, 3, H, W) uint8
-            if cfg.augment:
-                batch = augment(batch, generator=aug_gen, **AUGMENT)
-            L, ab = targets.luma_chroma(batch)  # (B, 1, H, W) in [0, 100], (B, 2, H, W) Lab units
-            update_g = (epoch * steps + step + 1) % cfg.n_critic == 0
-            out = train_step(G, D, opt_g, opt_d, L, ab, cfg, update_g, autocast_dtype, scalers)
-            pending += [(step, player, loss) for player, loss in out.items()]
-            n_g_updates += update_g
-            if cfg.sample_dir is not None and cfg.sample_every and update_g and n_g_updates % cfg.sample_every == 0:
-                _samples(G, fixed_L, fixed_ab, Path(cfg.sample_dir) / f"{cfg.variant}_step{n_g_updates:06d}.png")
-            if len(pending) >= cfg.log_every or step == steps - 1:
-                _read_back(pending, history, cfg, epoch, steps, path)
-                pending = []
-                bar.set_postfix(d=f"{history.d_loss_step[-1]:.4g}" if history.d_loss_step else "-",
-                                g=f"{history.g_loss_step[-1]:.4g}" if history.g_loss_step else "-")
-            bar.update(1)
-        seconds = time.perf_counter() - t0
+
+    def step(epoch: int, i: int) -> dict[str, torch.Tensor]:
+        nonlocal n_g_updates
+        batch = images[order[i * cfg.batch_size:(i + 1) * cfg.batch_size]]  # (B, 3, H, W) uint8
+        if cfg.augment:
+            batch = augment(batch, generator=aug_gen, **AUGMENT)
+        L, ab = targets.luma_chroma(batch)  # (B, 1, H, W) in [0, 100], (B, 2, H, W) Lab units
+        update_g = (epoch * steps + i + 1) % cfg.n_critic == 0
+        out = train_step(G, D, opt_g, opt_d, L, ab, cfg, update_g, autocast_dtype, scalers)
+        n_g_updates += update_g
+        if cfg.sample_dir is not None and cfg.sample_every and update_g and n_g_updates % cfg.sample_every == 0:
+            _samples(G, fixed_L, fixed_ab, Path(cfg.sample_dir) / f"{cfg.variant}_step{n_g_updates:06d}.png")
+        return {{"discriminator": "d", "generator": "g"}[k]: v for k, v in out.items()}
+
+    def end(epoch: int, values: dict[str, list], seconds: float) -> dict[str, float]:
+        history.d_loss_step += values.get("d", [])
+        for j, name in enumerate(("g_loss", "g_adv", "g_l1", "g_l2")):
+            getattr(history, name + "_step").extend(v[j] for v in values.get("g", []))
         if D is not None:
-            history.d_loss.append(_mean(history.d_loss_step[first_d:]))
-        for name in ("g_loss", "g_adv", "g_l1", "g_l2"):
-            getattr(history, name).append(_mean(getattr(history, name + "_step")[first_g:]))
+            history.d_loss.append(_mean(values.get("d", [])))
+        for j, name in enumerate(("g_loss", "g_adv", "g_l1", "g_l2")):
+            getattr(history, name).append(_mean([v[j] for v in values.get("g", [])]))
         history.epoch_seconds.append(seconds)
         history.images_per_second.append(images.shape[0] / seconds)
+        shown = {"g": history.g_loss[-1]} if values.get("g") else {}
         if val_images is not None:
-            val_l1, val_rmse = targets.evaluate(G, val_images, "l1", batch_size=cfg.batch_size, amp_dtype=autocast_dtype)
-            val_l1 = val_l1 / 2  # losses.l1_loss sums the two channels; l1_term, G's L1 term, is their mean
-            history.val_l1.append(val_l1)
+            val_l1, val_rmse = validate(G, val_images, "l1", batch_size=cfg.batch_size, amp_dtype=autocast_dtype)
+            history.val_l1.append(val_l1 / 2)  # losses.l1_loss sums the two channels; l1_term is their mean
             history.val_rmse_ab.append(val_rmse)
-            bar.set_postfix(d=f"{history.d_loss[-1]:.4g}" if D is not None else "-", g=f"{history.g_loss[-1]:.4g}",
-                            val_l1=f"{val_l1:.4g}")
-        bar.close()
+            shown["val_l1"] = history.val_l1[-1]
         if cfg.sample_dir is not None:
             _samples(G, fixed_L, fixed_ab, Path(cfg.sample_dir) / f"{cfg.variant}_epoch{epoch + 1:03d}.png")
-        if path is not None:
-            state = checkpoint_state(G, opt_g, scalers[0], epoch + 1, history, cfg, shuffle_gen, images,
-                                      str(getattr(train_set, "name", "") or ""))
-            state.update(variant=cfg.variant, discriminator=None if D is None else D.state_dict(),
-                         optimizer_d=None if D is None else opt_d.state_dict(),
-                         scaler_d=None if scalers[1] is None else scalers[1].state_dict(),
-                         discriminator_spec=None if D is None else getattr(D, "spec", None))
-            save_checkpoint(path, state)
+        return shown
+
+    def state(done: int) -> dict[str, Any]:
+        out = checkpoint_state(G, opt_g, scalers[0], done, history, cfg, shuffle_gen, images, dataset)
+        out.update(variant=cfg.variant, discriminator=None if D is None else D.state_dict(),
+                   optimizer_d=None if D is None else opt_d.state_dict(),
+                   scaler_d=None if scalers[1] is None else scalers[1].state_dict(),
+                   discriminator_spec=None if D is None else getattr(D, "spec", None))
+        return out
+
+    run_epochs("fit_gan", start, cfg.epochs, steps, begin, step, end, state, path, players,
+               {"d": f"{cfg.variant} discriminator loss", "g": f"{cfg.variant} generator loss"},
+               lambda: f"Lower the learning rates (lr_g={cfg.lr_g:g}, lr_d={cfg.lr_d:g}) or set amp='off'.",
+               cfg.log_every, progress, desc=f"{cfg.variant} epoch")
     for m in players:
         m.eval()
     return history

@@ -1,18 +1,14 @@
-"""The judge of seed 004: score colorizers with a CIFAR-10 classifier (accuracy, confidence, Frechet distance).
-
-Training a judge (recipes, the one-cycle loop, the cache) lives in colorkit.judge_train, which scores with this module.
+"""The judge of seed 004: a CIFAR-10 classifier's top-1, confidence, features (with test-time augmentation) and the
+Frechet distance between feature sets. Colorizers are judged through effects.measure; training a judge (recipes,
+the cache) lives in colorkit.judge_train, which scores with this module.
 """
 from __future__ import annotations
-
-from typing import Callable
 
 import torch
 import torch.nn as nn
 
 from ._checks import check_image_batch, check_tensor
-from .color import join_lab, split_lab, uint8_to_float
-from .data import ImageSet
-from .metrics import colorizer_ab, rmse_ab
+from .color import uint8_to_float
 
 # Seed 004 (Li & Wang, Figure 7): top-1 accuracy of their ImageNet-pretrained VGG fine-tuned on CIFAR-10, for
 # the test images as grayscale, colorized by each model, and in true colour. Published as percentages.
@@ -123,71 +119,3 @@ def frechet_distance(feats_a: torch.Tensor, feats_b: torch.Tensor) -> float:
     return float((mu_a - mu_b).square().sum() + cov_a.trace() + cov_b.trace() - 2 * tr_sqrt)
 
 
-def compose_rgb(L: torch.Tensor, ab: torch.Tensor) -> torch.Tensor:
-    """RGB in [0, 1] (B, 3, H, W) from the true L (B, 1, H, W) and an ab (B, 2, H, W); ab = 0 gives the gray image."""
-    return join_lab(L, ab)  # lab_to_rgb clips to [0, 1]
-
-
-def judge_colorizers(judge: nn.Module, test_set: ImageSet, colorizers: dict[str, Callable], batch_size: int = 500,
-                     device: torch.device | str | None = None, tta: bool = False, keep_examples: int = 0) -> list[dict]:
-    """Score grayscale, each colorizer (Lab L -> ab, or from_rgb: metrics.colorizer_ab) and ground truth.
-
-    Rows {name, top1, confidence, frechet (vs ground-truth features), rmse_ab (colorkit.metrics.rmse_ab)};
-    with keep_examples=k each row also holds the first k images as uint8 and the judge's predictions for them.
-    """
-    if not isinstance(test_set, ImageSet) or test_set.labels is None:
-        raise ValueError(f"judge_colorizers: expected test_set as a labelled ImageSet, got {type(test_set).__name__}")
-    device = torch.device(device) if device is not None else _module_device(judge)
-    judge.to(device)
-    names = ["grayscale", *colorizers, "ground_truth"]
-    if len(set(names)) != len(names):
-        raise ValueError(f"judge_colorizers: colorizer names must differ from 'grayscale'/'ground_truth' and each "
-                         f"other, got {list(colorizers)}")
-    was_training = judge.training
-    judge.eval()
-    stats = {n: {"correct": 0.0, "conf": 0.0, "rmse_ab": 0.0, "feats": [], "examples": [], "preds": []} for n in names}
-    n_img = len(test_set)
-    with torch.no_grad():
-        for i in range(0, n_img, batch_size):
-            rgb = uint8_to_float(test_set.images[i:i + batch_size].to(device))  # (B, 3, H, W)
-            y = test_set.labels[i:i + batch_size].to(device)
-            L, ab_true = split_lab(rgb)  # (B, 1, H, W), (B, 2, H, W)
-            for name in names:
-                if name == "ground_truth":
-                    ab, x = ab_true, rgb
-                else:
-                    ab = torch.zeros_like(ab_true) if name == "grayscale" else colorizer_ab(colorizers[name], rgb, L)
-                    if not isinstance(ab, torch.Tensor) or ab.shape != ab_true.shape:
-                        got = tuple(ab.shape) if isinstance(ab, torch.Tensor) else type(ab).__name__
-                        raise ValueError(f"judge_colorizers: colorizer {name!r} must map L {tuple(L.shape)} to ab "
-                                         f"{tuple(ab_true.shape)}, got {got}")
-                    ab = ab.to(L)  # dtype and device of L
-                    x = compose_rgb(L, ab)
-                logits, f = _judge_batch(judge, x, tta)
-                p = logits.softmax(1)
-                s = stats[name]
-                s["correct"] += (p.argmax(1) == y).sum()  # device tensors: no sync per batch
-                s["conf"] += p.gather(1, y[:, None]).sum()
-                s["rmse_ab"] += rmse_ab(ab, ab_true, reduction="none").sum()
-                s["feats"].append(f)
-                if sum(len(e) for e in s["examples"]) < keep_examples:
-                    s["examples"].append((x[:keep_examples] * 255).round().to(torch.uint8).cpu())
-                    s["preds"].append(p[:keep_examples].argmax(1).cpu())
-    judge.train(was_training)
-    gt_feats = torch.cat(stats["ground_truth"]["feats"])
-    rows = []
-    for name in names:
-        s = stats[name]
-        row = {"name": name, "top1": float(s["correct"]) / n_img, "confidence": float(s["conf"]) / n_img,
-               "frechet": frechet_distance(torch.cat(s["feats"]), gt_feats) if name != "ground_truth" else 0.0,
-               "rmse_ab": float(s["rmse_ab"]) / n_img}
-        if keep_examples:
-            row["examples"] = torch.cat(s["examples"])[:keep_examples]
-            row["example_predictions"] = torch.cat(s["preds"])[:keep_examples]
-        rows.append(row)
-    return rows
-
-
-def with_seed_004(rows: list[dict]) -> list[dict]:
-    """The rows with seed 004's published top-1 (a fraction, None where seed 004 has no such row) added."""
-    return [{**row, "seed_004_top1": SEED_004_TABLE.get(row["name"])} for row in rows]

@@ -11,13 +11,12 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from tqdm.auto import tqdm
 
 from .checkpoint import load_checkpoint, save_checkpoint
 from .data import ImageSet, augment, batches
 from .device import default_device
 from .judge import _to_input, judge_images
-from .loop import amp_dtype, use_channels_last
+from .loop import amp_dtype, run_epochs, use_channels_last
 from .models.airnet import AirNet, AirNetConfig
 from .models.vgg import VGG, WeightsAbsentError, load_imagenet_vgg
 from .profiles import Profile, get_profile
@@ -147,37 +146,38 @@ def _fit(model: nn.Module, train_set: ImageSet, cfg: JudgeConfig, device: torch.
         if ema is not None:
             ema.load_state_dict(state["ema"])
         history, start = state["history"], int(state["epoch"])
-    bar = tqdm(range(start, cfg.epochs), desc=f"judge {cfg.arch}", disable=not cfg.progress,
-               initial=start, total=cfg.epochs)
-    for epoch in bar:
-        t0 = time.perf_counter()
+    epoch_batches = iter(())
+
+    def begin(epoch: int) -> None:
+        nonlocal epoch_batches
         model.train()
-        loss_sum, correct = torch.zeros((), device=device), torch.zeros((), device=device)
-        step_bar = tqdm(total=steps, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False,
-                        disable=not cfg.progress or steps < 20)  # long epochs (CPU) show their steps
-        for x, y in batches(data, bs, shuffle=True, generator=g, drop_last=True):
-            step_bar.update()
-            x = _to_input(augment(x, cfg.crop_padding, cfg.flip, generator=g), device, channels_last)
-            with _autocast(device, cfg.bf16):
-                logits = model(x)  # (B, K)
-            loss = F.cross_entropy(logits.float(), y, label_smoothing=cfg.label_smoothing)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            if ema is not None:
-                ema.update_parameters(model)
-            loss_sum += loss.detach()  # no host sync inside the epoch
-            correct += (logits.argmax(1) == y).sum()
-        step_bar.close()
-        history.append({"epoch": epoch + 1, "loss": loss_sum.item() / steps,
-                        "train_acc": correct.item() / (steps * bs), "seconds": time.perf_counter() - t0})
-        bar.set_postfix(loss=f"{history[-1]['loss']:.3f}", acc=f"{history[-1]['train_acc']:.3f}")
-        if resume is not None:
-            save_checkpoint(resume, {"config": asdict(cfg), "epoch": epoch + 1, "history": history,
-                                     "model": model.state_dict(), "optimizer": opt.state_dict(),
-                                     "scheduler": sched.state_dict(), "generator": g.get_state(),
-                                     "ema": None if ema is None else ema.state_dict()})
+        epoch_batches = batches(data, bs, shuffle=True, generator=g, drop_last=True)  # shuffled at the first step
+
+    def step(epoch: int, i: int) -> dict[str, torch.Tensor]:
+        x, y = next(epoch_batches)
+        x = _to_input(augment(x, cfg.crop_padding, cfg.flip, generator=g), device, channels_last)
+        with _autocast(device, cfg.bf16):
+            logits = model(x)  # (B, K)
+        loss = F.cross_entropy(logits.float(), y, label_smoothing=cfg.label_smoothing)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        if ema is not None:
+            ema.update_parameters(model)
+        return {"loss": loss.detach(), "acc": (logits.argmax(1) == y).float().mean()}
+
+    def end(epoch: int, values: dict[str, list], seconds: float) -> dict[str, float]:
+        history.append({"epoch": epoch + 1, "loss": sum(values["loss"]) / steps,
+                        "train_acc": sum(values["acc"]) / steps, "seconds": seconds})
+        return {"loss": history[-1]["loss"], "acc": history[-1]["train_acc"]}
+
+    run_epochs("train_judge", start, cfg.epochs, steps, begin, step, end,
+               lambda done: {"config": asdict(cfg), "epoch": done, "history": history, "model": model.state_dict(),
+                             "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+                             "generator": g.get_state(), "ema": None if ema is None else ema.state_dict()},
+               resume, [model], advice=lambda: "Lower the learning rate (lr).", progress=cfg.progress,
+               desc=f"judge {cfg.arch} epoch")
     if ema is not None:
         model.load_state_dict(ema.module.state_dict())
     model.eval()

@@ -1,33 +1,55 @@
-"""Machinery shared by the two training loops, train.fit (supervised) and gan.fit_gan (adversarial).
+"""The training skeleton (run_epochs) and what the trainers share: train.fit, gan.fit_gan and the judges' fit.
 
-Device choice, mixed precision, per-epoch augmentation seeds, images moved to the device once, and the
-checkpoint state that makes a killed run resume bit-exactly: written here once so both loops agree.
+run_epochs owns epochs, steps, the deferred loss read-back, progress bars, divergence checks and atomic per-epoch
+checkpoints; a trainer plugs in its begin / step / end. Shared here too: device choice, mixed precision,
+per-epoch augmentation seeds, images moved to the device once, validation, and the checkpoint state that makes a
+killed run resume bit-exactly.
 Bit-exact on the CPU (tests/test_train.py, test_gan.py); on CUDA some kernels (bilinear upsampling's backward,
 cuDNN's weight gradients) are not deterministic, so a resumed GPU run matches up to float rounding unless
 torch.use_deterministic_algorithms(True) is set.
 """
 from __future__ import annotations
 
+import math
 import os
+import time
+from dataclasses import fields
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable, Sequence
 
 import torch
 import torch.distributed as dist
+from tqdm.auto import tqdm
 
-from .checkpoint import load_checkpoint
+from . import hints, targets
+from .checkpoint import load_checkpoint, save_checkpoint
 from .data.imageset import image_tensor
 from .device import default_device
+from .metrics import rmse_ab
 
 AMP_MODES = ("auto", "off", "bf16", "fp16")
 AUGMENT = dict(crop_padding=4, flip=True)  # CIFAR-style random crop (4 px padding) + horizontal flip
 # Config fields that may differ between a checkpoint and the run resuming from it: they change how long or
 # how a run is logged and executed, not what it computes.
+EVAL_HINT_SEED = 0  # validation hints of hint models: the same every epoch (generator seeded per batch)
 RESUMABLE = frozenset({"epochs", "checkpoint", "log_every", "amp", "channels_last", "sample_every", "sample_dir"})
 
 
 class TrainingDiverged(FloatingPointError):
     """The training loss became NaN or infinite."""
+
+
+class Curves:
+    """Base of the trainers' histories (dataclasses of float lists): to_dict / from_dict as checkpoints store them."""
+
+    def to_dict(self) -> dict[str, list[float]]:
+        """Plain lists of floats, as stored in checkpoints."""
+        return {f.name: [float(v) for v in getattr(self, f.name)] for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, list[float]]):
+        """Inverse of to_dict."""
+        return cls(**{f.name: list(d.get(f.name, [])) for f in fields(cls)})
 
 
 def dist_info() -> tuple[int, int]:
@@ -150,3 +172,114 @@ def restore(path: Path, model: torch.nn.Module, opt: torch.optim.Optimizer, scal
         torch.cuda.set_rng_state_all(rng["torch_cuda"])
     shuffle_gen.set_state(rng["shuffle"])
     return state
+
+
+@torch.no_grad()
+def validate(model: torch.nn.Module, images: torch.Tensor, loss: str, space: str = "lab", k: int = 5,
+             sigma: float = 5.0, class_weights: torch.Tensor | None = None, batch_size: int = 256,
+             amp_dtype: torch.dtype | None = None, rank: int = 0, world: int = 1) -> tuple[float, float]:
+    """A training loop's validation: mean loss and per-image chroma RMSE (annealed mean) over uint8 (N, 3, H, W) images.
+
+    The chroma is the model's own (Lab ab, or YCbCr CbCr), predicted through predict_colors. Hint models get
+    simulated hints drawn with a fixed seed (EVAL_HINT_SEED plus the batch's first index: the same on any number
+    of ranks). Under torch.distributed each rank takes every world-th batch and the sums are all-reduced.
+    """
+    targets.output_kind(model, "validate")
+    was_training = model.training
+    model.eval()
+    totals, count = torch.zeros(2, device=images.device, dtype=torch.float64), 0  # loss sum, rmse sum; images
+    outs: list[torch.Tensor] = []
+
+    def forward(m: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:  # predict_colors' model call, kept for the loss
+        with torch.autocast(images.device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+            outs.append(m(x))
+        return outs[-1]
+
+    for start in range(rank * batch_size, images.shape[0], world * batch_size):
+        batch = images[start:start + batch_size]
+        _, chroma = targets.luma_chroma(batch, space)  # (B, 2, H, W) true chroma in the model's space
+        sim = None
+        if hints.hint_channels(model):
+            gen = torch.Generator(device=images.device).manual_seed(EVAL_HINT_SEED + start)
+            sim = hints.simulate_hints(chroma, gen)
+        pred = targets.predict_colors(model, batch, space, output="chroma", batch_size=batch.shape[0], forward=forward,
+                                      hints=sim)
+        n = batch.shape[0]
+        count += n  # kept on the host: a tensor made from it would be one blocking copy a batch
+        rmse = rmse_ab(pred, chroma, reduction="none")  # (B,)
+        batch_loss = targets.compute_loss(outs.pop(), chroma, loss, k, sigma, class_weights, in_gamut=True).double()
+        totals += torch.stack([batch_loss * n, rmse.double().sum()])
+    totals = torch.cat([totals, totals.new_tensor([count])])  # loss sum, rmse sum, images
+    if world > 1:
+        dist.all_reduce(totals)
+    model.train(was_training)
+    loss_sum, rmse_sum, count = totals.tolist()
+    return loss_sum / max(count, 1), rmse_sum / max(count, 1)
+
+
+# ---------------------------------------------------------------- the skeleton every trainer plugs into
+
+def _kept(path: Path | None, epoch: int) -> str:
+    """What a stopped run leaves: only checkpoints of finite weights are ever written."""
+    return (f"the last good checkpoint {path} (epoch {epoch}) is kept" if path is not None and path.exists()
+            else "no checkpoint was written")
+
+
+def run_epochs(name: str, start: int, epochs: int, steps: int, begin: Callable[[int], None],
+               step: Callable[[int, int], dict[str, torch.Tensor]],
+               end: Callable[[int, dict[str, list], float], dict[str, float]],
+               state: Callable[[int], dict[str, Any]] | None = None, path: Path | None = None,
+               models: Sequence[torch.nn.Module] = (), labels: dict[str, str] | None = None,
+               advice: Callable[[], str] = lambda: "", log_every: int = 10, progress: bool = True,
+               world: int = 1, rank: int = 0, desc: str = "epoch") -> None:
+    """Epochs `start` .. `epochs` of `steps` steps each: the loop of train.fit, gan.fit_gan and judge_train.
+
+    begin(epoch) readies an epoch (train mode, shuffle, augmentation seeds); step(epoch, i) runs one step and
+    returns its values, detached tensors by name (a scalar, or a vector such as a GAN generator's loss terms).
+    They are read back once `log_every` values wait (and at the epoch's end) in one device sync (averaged over ranks under DDP) and a
+    non-finite one stops training (TrainingDiverged, naming `labels[key]`, the step and `advice()`).
+    end(epoch, values, seconds) gets every value of the epoch by name and the seconds its steps took; it keeps
+    history and validates, and returns numbers for the progress bar, each of which must be finite too. With a
+    `path`, state(epochs done) is written there atomically after every epoch whose `models` are finite.
+    """
+    labels = labels or {}
+
+    def stop(what: str, epoch: int) -> TrainingDiverged:
+        hint = advice()
+        return TrainingDiverged(f"{name}: {what}; training stopped ({_kept(path, epoch)}).{' ' + hint if hint else ''}")
+
+    for epoch in range(start, epochs):
+        t0 = time.perf_counter()
+        begin(epoch)
+        bar = tqdm(total=steps, desc=f"{desc} {epoch + 1}/{epochs}", disable=not progress or rank != 0)
+        values: dict[str, list] = {}
+        pending: list[tuple[int, str, torch.Tensor]] = []
+        for i in range(steps):
+            pending += [(i, key, t) for key, t in step(epoch, i).items()]
+            if pending and (len(pending) >= log_every or i == steps - 1):
+                flat = torch.cat([t.reshape(-1).float() for _, _, t in pending])
+                if world > 1:
+                    dist.all_reduce(flat)
+                    flat = flat / world
+                flat, k = flat.tolist(), 0
+                for s, key, t in pending:
+                    got, k = flat[k:k + t.numel()], k + t.numel()
+                    bad = next((v for v in got if not math.isfinite(v)), None)
+                    if bad is not None:
+                        raise stop(f"{labels.get(key, key)} is {bad} at epoch {epoch + 1}, step {s + 1} of {steps}", epoch)
+                    values.setdefault(key, []).append(got[0] if t.dim() == 0 else got)
+                bar.update(pending[-1][0] + 1 - bar.n)
+                bar.set_postfix({key: f"{v[-1] if not isinstance(v[-1], list) else v[-1][0]:.4g}"
+                                 for key, v in values.items()})
+                pending = []
+        shown = end(epoch, values, time.perf_counter() - t0)
+        bar.set_postfix({key: f"{v:.4g}" for key, v in shown.items()})
+        bar.close()
+        floats = [t.detach() for m in models for t in m.state_dict().values() if t.is_floating_point()]
+        if floats and not bool(torch.stack([torch.isfinite(t).all() for t in floats]).all()):  # one device sync
+            raise stop(f"the weights are NaN or infinite after epoch {epoch + 1}", epoch)
+        bad = next((key for key, v in shown.items() if not math.isfinite(v)), None)
+        if bad is not None:
+            raise stop(f"the {labels.get(bad, bad)} is {shown[bad]} after epoch {epoch + 1}", epoch)
+        if path is not None and state is not None and rank == 0:
+            save_checkpoint(path, state(epoch + 1))

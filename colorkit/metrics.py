@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from ._checks import check_image_batch, check_tensor
+from .colorizer import Colorizer
 
 CI_Z = 1.959964  # the two-sided 95 % quantile of the normal distribution (*_ci95 half-widths)
 
@@ -141,30 +142,27 @@ def accuracy(logits_or_pred: torch.Tensor, labels: torch.Tensor) -> torch.Tensor
     return (pred.to(labels.device) == labels).double().mean()
 
 
-def colorizer_ab(colorizer: object, rgb: torch.Tensor, L: torch.Tensor) -> torch.Tensor:
-    """Lab ab (B, 2, H, W) a colorizer predicts for RGB images and their Lab L: from_rgb(rgb) if it has one, else (L).
+def colorizer_ab(colorizer: Colorizer | Callable[[torch.Tensor], torch.Tensor], rgb: torch.Tensor,
+                 L: torch.Tensor) -> torch.Tensor:
+    """Lab ab (B, 2, H, W) a colorizer predicts for RGB images (B, 3, H, W) and their Lab L (B, 1, H, W).
 
-    Trained models have from_rgb (targets.predict_colors gives them the luma of their own colour space: Y for a
-    YCbCr model); a plain callable maps Lab L (B, 1, H, W) to ab.
+    A Colorizer is called on the RGB images (it reads the luma of its own colour space: Y for a YCbCr model);
+    anything else is a plain callable Lab L -> ab (the baselines: grayscale, a mean colour).
     """
-    from_rgb = getattr(colorizer, "from_rgb", None)
-    return from_rgb(rgb) if callable(from_rgb) else colorizer(L)
+    return colorizer(rgb, output="ab") if isinstance(colorizer, Colorizer) else colorizer(L)
 
 
-def evaluate_colorizer(predict_ab: Callable[[torch.Tensor], torch.Tensor], images, batch_size: int = 256,
+def evaluate_colorizer(predict_ab: Colorizer | Callable[[torch.Tensor], torch.Tensor], images, batch_size: int = 256,
                        device: torch.device | str | None = None, prior: torch.Tensor | None = None) -> dict[str, float]:
     """All metrics of a colorizer over uint8 images, in one pass without gradients.
 
-    predict_ab: a callable Lab L (B, 1, H, W) -> ab (B, 2, H, W), or an object with from_rgb (see colorizer_ab).
+    predict_ab: a Colorizer, or a callable Lab L (B, 1, H, W) -> ab (B, 2, H, W) (see colorizer_ab).
     """
     from . import color
-    from .data import ImageSet, batches
+    from .data import ImageSet, batches, image_tensor
     from .device import default_device
-    if isinstance(images, torch.Tensor):
-        images = ImageSet(images, None, [], "tensor", "tensor")
     if not isinstance(images, ImageSet):
-        raise TypeError(f"evaluate_colorizer: expected images as an ImageSet or uint8 (N, 3, H, W) tensor, "
-                        f"got {type(images).__name__}")
+        images = ImageSet(image_tensor(images, "images", "evaluate_colorizer"), None, [], "tensor", "tensor")
     device = torch.device(device) if device is not None else default_device()
     sums: dict[str, torch.Tensor] = {}
     squares: dict[str, torch.Tensor] = {}  # for the 95 % interval of each per-image mean

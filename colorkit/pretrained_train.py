@@ -164,33 +164,38 @@ def train_gan_model(name: str, train_set, test_set, recipe: dict[str, Any], epoc
 def evaluate_colorizer_card(model: torch.nn.Module, test_set, device: torch.device,
                             judge_folder: Path | None) -> dict[str, float]:
     """Test metrics at T = 0.38 (annealed mean): RMSE ab, PSNR, SSIM, AuC, colourfulness; judged by the judges."""
+    from .colorizer import Colorizer
     from .metrics import evaluate_colorizer
-    from .targets import predict_ab
 
-    model.eval()
-    metrics = evaluate_colorizer(lambda L: predict_ab(model, L, T=DEFAULT_T), test_set, device=device)
+    metrics = evaluate_colorizer(Colorizer(model.eval()), test_set, device=device)
     return {**metrics, **judge_metrics(model, test_set, device, judge_folder)}
 
 
 def judge_metrics(model: torch.nn.Module, test_set, device: torch.device, judge_folder: Path | None) -> dict:
-    """Top-1 of each shipped judge on grayscale, this colorizer's colours (T = 0.38) and the truth; the gap recovered."""
-    from .judge import judge_colorizers
+    """Top-1 of each shipped judge (flip TTA) on grayscale, this colorizer's colours (T = 0.38) and the truth, and
+    the share of the grayscale-to-truth gap it recovers: effects.measure, the effects table's evaluation."""
+    from .colorizer import Colorizer
+    from .effects import measure
     from .pretrained import PretrainedMissing
-    from .targets import predict_ab
 
-    model.eval()
-    predict = lambda L: predict_ab(model, L, T=DEFAULT_T)  # noqa: E731
-    metrics: dict[str, Any] = {}
-    for name, prefix in (("judge", "judge"), ("chroma_judge", "chroma_judge")):
+    judges, sha = {}, {}
+    for name in ("judge", "chroma_judge"):
         try:
-            judge, card = load_pretrained(name, device=device, folder=judge_folder)
+            judges[name], card = load_pretrained(name, device=device, folder=judge_folder)
+            sha[name] = card["sha256"]
         except PretrainedMissing:
             continue
-        rows = {r["name"]: r["top1"] for r in judge_colorizers(judge, test_set, {"colorized": predict}, tta=True)}
-        gap = rows["ground_truth"] - rows["grayscale"]
-        metrics.update({f"{prefix}_top1_grayscale": rows["grayscale"], f"{prefix}_top1_colorized": rows["colorized"],
-                        f"{prefix}_top1_ground_truth": rows["ground_truth"], f"{prefix}_sha256": card["sha256"],
-                        f"{prefix}_gap_recovered": (rows["colorized"] - rows["grayscale"]) / gap if gap > 0 else None})
+    if not judges:
+        return {}
+    m = measure(test_set.images, test_set.labels, {"colorized": Colorizer(model.eval())}, judges, features=(),
+                progress=False, tta=1)
+    metrics: dict[str, Any] = {}
+    for name in judges:
+        top1 = {k: float(m[k][f"correct:{name}"].mean()) for k in ("grayscale", "colorized", "truth")}
+        gap = top1["truth"] - top1["grayscale"]
+        metrics.update({f"{name}_top1_grayscale": top1["grayscale"], f"{name}_top1_colorized": top1["colorized"],
+                        f"{name}_top1_ground_truth": top1["truth"], f"{name}_sha256": sha[name],
+                        f"{name}_gap_recovered": (top1["colorized"] - top1["grayscale"]) / gap if gap > 0 else None})
     return metrics
 
 

@@ -16,6 +16,7 @@ import torch
 from ._checks import check_positive
 from .color import rgb_to_lab, uint8_to_float
 from .data.cifar import ENV_CACHE, cache_dir_path  # noqa: F401  (ENV_CACHE: the one cache variable)
+from .data.imageset import image_tensor
 from .data.photos import DEFAULT_MAX_PIXELS
 from .quantize import Q, ab_bins, encode_hard
 
@@ -30,24 +31,10 @@ PRIOR_URLS = (
 )
 
 
-def _image_tensor(images: object, fn: str) -> torch.Tensor:
-    """A uint8 (N, 3, H, W) tensor from a tensor or an object with an .images attribute (colorkit.data.ImageSet)."""
-    x = getattr(images, "images", images)
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{fn}: expected images as a uint8 (N, 3, H, W) tensor or an object with an .images "
-                        f"tensor, got {type(images).__name__}")
-    if x.dim() != 4 or x.shape[1] != 3 or x.dtype != torch.uint8:
-        raise ValueError(f"{fn}: expected images as a uint8 (N, 3, H, W) tensor, got shape {tuple(x.shape)} "
-                         f"dtype {x.dtype}")
-    if x.shape[0] == 0:
-        raise ValueError(f"{fn}: expected at least one image, got shape {tuple(x.shape)}")
-    return x
-
-
 def empirical_prior(images: object, batch_size: int = 256,
                     device: torch.device | str | None = None) -> torch.Tensor:
     """Fraction of all pixels whose nearest bin is q: (313,) float64 on the CPU, streamed over batches."""
-    x = _image_tensor(images, "empirical_prior")
+    x = image_tensor(images, "images", "empirical_prior", allow_empty=False)
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"empirical_prior: batch_size must be a positive int, got {batch_size!r}")
     device = torch.device(device) if device is not None else x.device

@@ -6,7 +6,6 @@ import math
 from typing import Callable
 
 import torch
-import torch.distributed as dist
 import torch.nn.functional as F
 
 from . import color, hints as hint_maps, losses, quantize
@@ -17,7 +16,6 @@ REGRESSION_LOSSES = ("l2", "l1")  # for models with output_kind "ab"
 CLASSIFICATION_LOSSES = ("ce", "ce_onehot", "rebalanced")  # for models with output_kind "logits"
 OUTPUT_KINDS = ("ab", "logits")
 DECODE_METHODS = ("annealed", "mean", "mode")
-EVAL_HINT_SEED = 0  # validation hints of hint models: the same every epoch (generator seeded per batch)
 
 
 def output_kind(model: torch.nn.Module, fn: str) -> str:
@@ -106,51 +104,6 @@ def decode_output(out: torch.Tensor, kind: str, size: tuple[int, int], T: float 
     if tuple(ab.shape[-2:]) != tuple(size):
         ab = F.interpolate(ab, size=tuple(size), mode="bilinear", align_corners=False)
     return ab
-
-
-@torch.no_grad()
-def evaluate(model: torch.nn.Module, images: torch.Tensor, loss: str, space: str = "lab", k: int = 5,
-             sigma: float = 5.0, class_weights: torch.Tensor | None = None, batch_size: int = 256,
-             amp_dtype: torch.dtype | None = None, rank: int = 0, world: int = 1) -> tuple[float, float]:
-    """Mean loss and mean per-image chroma RMSE (annealed-mean decoding) of a model over uint8 (N, 3, H, W) images.
-
-    The chroma is the model's own (Lab ab, or YCbCr CbCr), predicted through predict_colors. Hint models get
-    simulated hints drawn with a fixed seed (EVAL_HINT_SEED plus the batch's first index: the same on any number of
-    ranks). Under torch.distributed each rank takes every world-th batch and the sums are all-reduced.
-    """
-    from .metrics import rmse_ab
-
-    output_kind(model, "evaluate")
-    was_training = model.training
-    model.eval()
-    totals, count = torch.zeros(2, device=images.device, dtype=torch.float64), 0  # loss sum, rmse sum; images
-    outs: list[torch.Tensor] = []
-
-    def forward(m: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:  # predict_colors' model call, kept for the loss
-        with torch.autocast(images.device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
-            outs.append(m(x))
-        return outs[-1]
-
-    for start in range(rank * batch_size, images.shape[0], world * batch_size):
-        batch = images[start:start + batch_size]
-        _, chroma = luma_chroma(batch, space)  # (B, 2, H, W) true chroma in the model's space
-        hints = None
-        if hint_maps.hint_channels(model):
-            gen = torch.Generator(device=images.device).manual_seed(EVAL_HINT_SEED + start)
-            hints = hint_maps.simulate_hints(chroma, gen)
-        pred = predict_colors(model, batch, space, output="chroma", batch_size=batch.shape[0], forward=forward,
-                              hints=hints)
-        n = batch.shape[0]
-        count += n  # kept on the host: a tensor made from it would be one blocking copy a batch
-        rmse = rmse_ab(pred, chroma, reduction="none")  # (B,)
-        batch_loss = compute_loss(outs.pop(), chroma, loss, k, sigma, class_weights, in_gamut=True).double()
-        totals += torch.stack([batch_loss * n, rmse.double().sum()])
-    totals = torch.cat([totals, totals.new_tensor([count])])  # loss sum, rmse sum, images
-    if world > 1:
-        dist.all_reduce(totals)
-    model.train(was_training)
-    loss_sum, rmse_sum, count = totals.tolist()
-    return loss_sum / max(count, 1), rmse_sum / max(count, 1)
 
 
 PREDICT_OUTPUTS = ("rgb", "lab_ab", "chroma")

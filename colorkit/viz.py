@@ -215,19 +215,34 @@ def temperature_explorer(logits: torch.Tensor, L: torch.Tensor, truth: torch.Ten
     return temperature_slider(draw, value=value)
 
 
-def plot_temperature_sweep(sweep: Sequence[dict], marks: Sequence[float] = (DEFAULT_T, 0.89)):
-    """Colourfulness (left) and RMSE ab (right) of one classifier against the decoding temperature T: two panels."""
-    temps = [row["T"] for row in sweep]
-    fig, (ax, right) = plt.subplots(1, 2, figsize=(9, 3.4))
-    ax.plot(temps, [row["colorfulness"] for row in sweep], "o-", color="tab:orange", label="colourfulness")
-    ax.axhline(sweep[0]["colorfulness_true"], color="tab:orange", ls=":", label="the truth's")
-    right.plot(temps, [row["rmse_ab"] for row in sweep], "s-", color="tab:blue")
-    ax.set_ylabel("colourfulness"), right.set_ylabel("RMSE ab"), ax.legend(fontsize=8)
-    for a in (ax, right):
-        a.set_xlabel("temperature T")
+def plot_temperature_sweep(sweep: Sequence[dict], baselines: Sequence[dict] = (), title: str = "",
+                           marks: Sequence[float] = (DEFAULT_T,)):
+    """Colourfulness (left) and RMSE ab (right) against T for the rows of effects.temperature_sweep: a line per
+    model, its mode (T = 0) as a star, the truth's colourfulness dotted; `baselines` rows ({model, colourfulness,
+    rmse_ab}) as grey lines. T falls from left to right: from the mean towards the mode."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    keys = ("colourfulness", "rmse_ab")
+    for name in dict.fromkeys(r["model"] for r in sweep if r["T"] is not None):
+        rows = [r for r in sweep if r["model"] == name and r["T"]]
+        mode = [r for r in sweep if r["model"] == name and r["T"] == 0]
+        for ax, key in zip(axes, keys):
+            line, = ax.plot([r["T"] for r in rows], [r[key] for r in rows], "o-", label=name)
+            if mode:
+                ax.plot([0], [mode[0][key]], "*", ms=11, color=line.get_color())
+    truth = [r for r in sweep if r["T"] is None]
+    if truth:
+        axes[0].axhline(truth[0]["colourfulness"], color="k", ls=":", lw=1, label="truth")
+    for b, style in zip(baselines, ("-.", "--", (0, (1, 3)))):
+        for ax, key in zip(axes, keys):
+            ax.axhline(b[key], color="grey", ls=style, lw=1, label=b["model"])
+    for ax, label in zip(axes, ("colourfulness (higher: more vivid)", "RMSE ab (lower: closer)")):
         for m in marks:
-            a.axvline(m, color="k", ls="--", lw=1)
-            a.text(m, a.get_ylim()[1], f" T={m}", va="top", fontsize=8)
+            ax.axvline(m, color="k", lw=0.5)
+        ax.set_xlim(1.05, -0.05)
+        ax.set(xlabel="temperature T (the star at 0: the mode)", ylabel=label)
+    axes[0].legend(fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=10)
     return fig
 
 

@@ -18,7 +18,8 @@ from colorkit import cli
 from colorkit import train_cli
 from colorkit.checkpoint import load_checkpoint
 from colorkit.data import ImageSet
-from colorkit.train import TrainConfig, TrainingDiverged, fit
+from colorkit.loop import TrainingDiverged
+from colorkit.train import TrainConfig, fit
 from conftest import HintOracle
 
 torch.set_num_threads(1)

@@ -177,3 +177,45 @@ def test_colorizer_reads_its_model_as_predict_colors_does():
 def test_colorizer_refuses_a_judge():
     with pytest.raises(ValueError, match="not a colorizer"):
         Colorizer.from_pretrained("judge", "cpu")
+
+
+def test_temperature_sweep_equals_each_decoding_measured_on_its_own():
+    torch.manual_seed(0)
+    c = Colorizer(build_model("zhang_simplified", width=0.125).eval(), "cls")
+    images = torch.randint(0, 256, (6, 3, 32, 32), dtype=torch.uint8, generator=torch.Generator().manual_seed(1))
+    rows = effects.temperature_sweep(images, {"cls": c}, temperatures=(1.0, 0.38))
+    assert [(r["model"], r["T"], r["decoding"]) for r in rows] == [
+        ("cls", 1.0, "T=1"), ("cls", 0.38, "T=0.38"), ("cls", 0.0, "mode"), ("truth", None, "truth")]
+    rgb = images.float() / 255
+    from colorkit.color import join_lab, split_lab
+    from colorkit.metrics import colorfulness, rmse_ab
+    L, ab_true = split_lab(rgb)
+    for r, one in zip(rows, (c.with_T(1.0), c.with_T(0.38), c.with_method("mode"))):
+        ab = predict_colors(one.model, images, T=one.T, method=one.method, output="lab_ab")
+        assert r["colourfulness"] == pytest.approx(colorfulness(join_lab(L, ab)).item(), rel=1e-5)
+        assert r["rmse_ab"] == pytest.approx(rmse_ab(ab, ab_true).item(), rel=1e-5)
+        assert r["grey"] == pytest.approx(float(np.mean(np.hypot(*ab.numpy().transpose(1, 0, 2, 3)) < 5)))
+    assert rows[-1]["colourfulness"] == pytest.approx(colorfulness(rgb).item()) and rows[-1]["rmse_ab"] == 0.0
+    assert rows[-1]["grey"] == pytest.approx(float(np.mean(np.hypot(*ab_true.numpy().transpose(1, 0, 2, 3)) < 5)))
+    assert 0 < rows[-1]["grey"] < 0.05  # random colours: a few grey pixels
+
+
+class _GreyClassifier(torch.nn.Module):
+    """Logits peaked at the bin nearest ab = (0, 0) (a grey mode), and flat elsewhere."""
+
+    output_kind = "logits"
+
+    def __init__(self):
+        super().__init__()
+        from colorkit.quantize import ab_bins
+        self.register_buffer("peak", (ab_bins().norm(dim=1) == ab_bins().norm(dim=1).min()).float())
+        self.anchor = torch.nn.Parameter(torch.zeros(()))
+
+    def forward(self, L):  # (B, 1, H, W) -> (B, 313, H, W)
+        return (3.0 * self.peak)[None, :, None, None].expand(L.shape[0], -1, *L.shape[-2:]) + 0 * self.anchor
+
+
+def test_temperature_sweep_counts_grey_pixels():
+    images = torch.randint(0, 256, (2, 3, 8, 8), dtype=torch.uint8, generator=torch.Generator().manual_seed(2))
+    rows = effects.temperature_sweep(images, {"grey": Colorizer(_GreyClassifier())}, temperatures=(1.0,))
+    assert [r["grey"] for r in rows[:2]] == [0.0, 1.0]  # the mean of the flat part is coloured; the mode is grey

@@ -34,7 +34,7 @@ def test_decodings_of_a_classifier_and_a_regressor():
     views = E.decodings(_classifier(), "soft", temperatures=(0.38, 0.89))
     assert list(views) == ["soft", "soft, mode", "soft, T=0.89"]  # "soft" itself is the annealed mean at 0.38
     assert [(v.method, v.T) for v in views.values()] == [("annealed", 0.38), ("mode", 0.38), ("annealed", 0.89)]
-    assert len({id(v.cache) for v in views.values()}) == 1  # one network pass per batch for all three
+    assert len({id(v.model) for v in views.values()}) == 1  # one model, read three ways
     moded = E.decodings(_classifier(), "soft_mode", temperatures=(0.38,))
     assert list(moded) == ["soft_mode", "soft_mode, T=0.38"]
     assert list(E.decodings(_regressor(), "l2")) == ["l2"]
@@ -45,7 +45,7 @@ def test_decodings_of_a_classifier_and_a_regressor():
 def test_decoded_colorizer_output_shape_and_range():
     rgb = torch.rand(3, 3, 18, 14)  # not a multiple of the stride: padded, then cropped back
     for view in [*E.decodings(_classifier(), "soft").values(), *E.decodings(_regressor(), "l2").values()]:
-        ab = view.from_rgb(rgb)
+        ab = view(rgb, output="ab")
         assert ab.shape == (3, 2, 18, 14) and torch.isfinite(ab).all() and ab.abs().max() < 128
 
 
@@ -57,7 +57,7 @@ def test_load_run_colorizers_reads_a_run_folder(tmp_path):
     (ckpts / "broken.pt").write_bytes(b"not a checkpoint")  # skipped: not a colorizer checkpoint
     found = E.load_run_colorizers(tmp_path, device="cpu", temperatures=(0.89,))
     assert list(found) == ["l2", "soft", "soft, mode", "soft, T=0.89"]  # regressors first
-    assert found["l2"].kind == "regression" and found["soft"].kind == "classifier"
+    assert found["l2"].output_kind == "ab" and found["soft"].output_kind == "logits"
     assert not found["soft"].model.training
     with pytest.raises(FileNotFoundError, match="load_run_colorizers: run_dir .*nowhere.* is not a folder"):
         E.load_run_colorizers(tmp_path / "nowhere")

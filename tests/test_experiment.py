@@ -34,21 +34,21 @@ def test_run_experiment_checkpoints_evaluates_and_resumes(nb):
     exp = X.run_experiment("CNN (tanh)", "cnn_tanh", train, test, nb, progress=False)
     assert nb.checkpoint_path("CNN (tanh)").name == "cnn_tanh.pt" and nb.checkpoint_path("CNN (tanh)").is_file()
     assert set(X.METRIC_COLUMNS) - {"auc_rebalanced"} <= set(exp.row) and exp.row["model"] == "CNN (tanh)"
-    assert exp.row["params"] == sum(p.numel() for p in exp.model.parameters())
+    assert exp.row["params"] == sum(p.numel() for p in exp.colorizer.model.parameters())
     again = X.run_experiment("CNN (tanh)", "cnn_tanh", train, test, nb, progress=False)  # resumed: not retrained
     assert again.row == exp.row
 
 
-def test_with_decoding_only_for_classifiers(nb):
+def test_decoded_only_for_classifiers(nb):
     train, test = _set(16), _set(8, seed=1)
     reg = X.run_experiment("reg", "cnn_tanh", train, test, nb, progress=False)
-    with pytest.raises(ValueError, match="with_decoding: reg is a regression model"):
-        X.with_decoding(reg, "reg, mode", method="mode")
+    with pytest.raises(ValueError, match="Experiment.decoded: reg is a regression model"):
+        reg.decoded("reg, mode", method="mode")
     cls = X.run_experiment("cls", "compact_classifier", train, test, nb, progress=False)
-    mode = X.with_decoding(cls, "cls, mode", method="mode")
-    assert mode.model is cls.model and mode.method == "mode" and mode.row == {}
-    sweep = X.temperature_sweep(cls, test, nb, [0.89, 0.38, 0.38])
-    assert [r["T"] for r in sweep] == [0.38, 0.89] and all("rmse_ab" in r for r in sweep)
+    mode = cls.decoded("cls, mode", method="mode")
+    assert mode.colorizer.model is cls.colorizer.model and mode.colorizer.method == "mode" and mode.row == {}
+    assert mode.colorizer.label == "cls, mode (mode)" and cls.colorizer.label == "cls (T=0.38)"
+    assert X.evaluate(mode, test, nb).row["rmse_ab"] != cls.row["rmse_ab"]  # read another way, other colours
 
 
 def test_grids_have_one_row_per_model_plus_input_and_truth(nb):
@@ -59,11 +59,6 @@ def test_grids_have_one_row_per_model_plus_input_and_truth(nb):
     rows = X.comparison_rows([cls, ycc], test.images[:4])
     assert list(rows) == ["input (L)", "cls", "ycc", "ground truth"]
     assert all(v.shape == (4, 3, 16, 16) and 0 <= v.min() and v.max() <= 1 for v in rows.values())
-    temps = X.temperature_rows(cls, test.images[:4], [0.0, 0.38, 1.0])
-    assert list(temps) == ["input (L)", "T = 0.00", "T = 0.38", "T = 1.00", "ground truth"]
-    assert all(v.shape == (4, 3, 16, 16) for v in temps.values())
-    L, ab, logits = X.cached_logits(cls, test.images[:4])
-    assert L.shape == (4, 1, 16, 16) and ab.shape == (4, 2, 16, 16) and logits.shape[:2] == (4, 313)
 
 
 def test_show_table_returns_markdown():

@@ -156,13 +156,13 @@ def test_load_run_colorizers_names_and_skips(run_dir):
     with pytest.warns(RuntimeWarning, match=r"load_run_colorizers: skipping broken.pt"):
         found = E.load_run_colorizers(run, "cpu")
     assert list(found) == ["dcgan", "l2_sigmoid", "l2_ycbcr", "soft_mode", "soft_mode, T=0.38", "soft_mode, T=0.89"]
-    assert {n: (c.source, c.kind, c.method, c.T, c.space) for n, c in found.items()} == {
-        "dcgan": ("dcgan", "regression", "annealed", 0.38, "lab"),
-        "l2_sigmoid": ("l2_sigmoid", "regression", "annealed", 0.38, "lab"),
-        "l2_ycbcr": ("l2_ycbcr", "regression", "annealed", 0.38, "ycbcr"),
-        "soft_mode": ("soft_mode", "classifier", "mode", 0.38, "lab"),
-        "soft_mode, T=0.38": ("soft_mode", "classifier", "annealed", 0.38, "lab"),
-        "soft_mode, T=0.89": ("soft_mode", "classifier", "annealed", 0.89, "lab")}
+    assert {n: (c.name, c.output_kind, c.method, c.T, c.space) for n, c in found.items()} == {
+        "dcgan": ("dcgan", "ab", "annealed", 0.38, "lab"),
+        "l2_sigmoid": ("l2_sigmoid", "ab", "annealed", 0.38, "lab"),
+        "l2_ycbcr": ("l2_ycbcr", "ab", "annealed", 0.38, "ycbcr"),
+        "soft_mode": ("soft_mode", "logits", "mode", 0.38, "lab"),
+        "soft_mode, T=0.38": ("soft_mode", "logits", "annealed", 0.38, "lab"),
+        "soft_mode, T=0.89": ("soft_mode", "logits", "annealed", 0.89, "lab")}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert list(E.load_run_colorizers(run, "cpu", temperatures=(0.5,)))[3:] == ["soft_mode", "soft_mode, T=0.5"]
@@ -181,35 +181,37 @@ def test_decoded_colorizers_match_predict_ab(run_dir):
         torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-5)
 
     soft = models["soft_mode"].eval()
-    close(found["soft_mode"].from_rgb(rgb), predict_ab(soft, L, method="mode"))
-    close(found["soft_mode, T=0.89"].from_rgb(rgb), predict_ab(soft, L, T=0.89))
-    close(found["l2_sigmoid"].from_rgb(rgb), predict_ab(models["l2_sigmoid"].eval(), L))
-    close(found["dcgan"].from_rgb(rgb), predict_ab(models["dcgan"].eval(), L))
+    close(found["soft_mode"](rgb, output="ab"), predict_ab(soft, L, method="mode"))
+    close(found["soft_mode, T=0.89"](rgb, output="ab"), predict_ab(soft, L, T=0.89))
+    close(found["l2_sigmoid"](rgb, output="ab"), predict_ab(models["l2_sigmoid"].eval(), L))
+    close(found["dcgan"](rgb, output="ab"), predict_ab(models["dcgan"].eval(), L))
     ycc = models["l2_ycbcr"].eval()  # sees the YCbCr luma Y it was trained on; its CbCr is read back as Lab ab
     Y, _ = to_luma_chroma(rgb, "ycbcr")
     expected = rgb_to_lab(from_luma_chroma(Y, predict_ab(ycc, Y), "ycbcr"))[:, 1:]
-    close(found["l2_ycbcr"].from_rgb(rgb), expected)
-    assert found["soft_mode"].from_rgb(rgb).shape == (3, 2, 32, 32)  # decoded at 1/4, upsampled to L's size
+    close(found["l2_ycbcr"](rgb, output="ab"), expected)
+    assert found["soft_mode"](rgb, output="ab").shape == (3, 2, 32, 32)  # decoded at 1/4, upsampled to L's size
 
 
-def test_decodings_share_one_network_run_per_batch():
+def test_colorizer_sweep_runs_the_network_once_per_batch():
     model = build_model("zhang_simplified", width=0.125).eval()
     calls = []
     model.register_forward_hook(lambda *_: calls.append(1))
     views = E.decodings(model, "rebalanced_ours", temperatures=(0.2, 0.38, 0.89))
     assert list(views) == ["rebalanced_ours", "rebalanced_ours, mode", "rebalanced_ours, T=0.2",
                            "rebalanced_ours, T=0.89"]  # T = 0.38 is the plain name's decoding
-    rgb = torch.rand(2, 3, 32, 32)
-    L, _ = split_lab(rgb)
-    outs = [v.from_rgb(rgb) for v in views.values()]
-    assert len(calls) == 1  # four decodings, one forward pass
-    views["rebalanced_ours"].from_rgb(rgb.flip(-1))  # a new batch runs the network again
-    assert len(calls) == 2
-    torch.testing.assert_close(outs[0], predict_ab(model, L, T=0.38))
-    torch.testing.assert_close(outs[1], predict_ab(model, L, method="mode"))
-    assert not torch.allclose(outs[2], outs[3])
+    L, _ = split_lab(torch.rand(5, 3, 32, 32))
+    swept = views["rebalanced_ours"].sweep(L, [0.2, 0.38, 0.89, 0.0], batch_size=2)
+    assert len(calls) == 3  # three batches of at most 2, one forward pass each for all four decodings
+    calls.clear()
+    for name, T in (("rebalanced_ours, T=0.2", 0.2), ("rebalanced_ours", 0.38), ("rebalanced_ours, T=0.89", 0.89),
+                    ("rebalanced_ours, mode", 0.0)):
+        torch.testing.assert_close(swept[T], views[name].ab(L))  # each decoding run on its own
+    assert len(calls) == 4  # on its own: one pass per decoding
+    assert not torch.allclose(swept[0.2], swept[0.89])
     with pytest.raises(ValueError, match=r"decodings: temperatures must be > 0"):
         E.decodings(model, "x", temperatures=(0.0,))
+    with pytest.raises(ValueError, match=r"Colorizer.sweep: temperatures must be finite and >= 0"):
+        views["rebalanced_ours"].sweep(L, [-1.0])
 
 
 @pytest.mark.parametrize("name, method", [("soft_mode", "mode"), ("one-hot_mode", "mode"), ("soft, mean", "mean"),

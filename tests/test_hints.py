@@ -15,7 +15,8 @@ from colorkit.hint_eval import psnr_vs_hints
 from colorkit.hint_points import hints_for_photos, hints_from_points, load_hints_file, parse_color
 from colorkit.hints import hint_input, patch_hints, random_hints, resize_hints, simulate_hints
 from colorkit.models import build_model
-from colorkit.targets import evaluate, predict_colors
+from colorkit.loop import validate
+from colorkit.targets import predict_colors
 from colorkit.train import TrainConfig, fit, weights_digest
 from conftest import HintOracle
 
@@ -250,8 +251,8 @@ def test_validation_hints_are_fixed_and_predict_colors_uses_given_hints():
     rgb = color.uint8_to_float(images)
     true_ab = color.rgb_to_lab(rgb)[:, 1:]
     # validation: the hints of a fixed seed, EVAL_HINT_SEED (0) plus the batch's first index
-    loss, rmse = evaluate(oracle, images, "l2", batch_size=4)
-    assert evaluate(oracle, images, "l2", batch_size=4) == (loss, rmse)
+    loss, rmse = validate(oracle, images, "l2", batch_size=4)
+    assert validate(oracle, images, "l2", batch_size=4) == (loss, rmse)
     parts = [simulate_hints(true_ab[s:s + 4], torch.Generator().manual_seed(s)) for s in (0, 4)]
     pred = torch.cat([ab * mask for ab, mask in parts]).double()
     want = (pred - true_ab.double()).square().mean(dim=(1, 2, 3)).sqrt().mean()

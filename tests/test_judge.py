@@ -10,9 +10,10 @@ import scipy.linalg
 import torch
 
 from colorkit import judge as J
-from colorkit import judge_train
-from colorkit.color import lab_to_rgb, rgb_to_lab
+from colorkit import judge_train, loop
+from colorkit.color import lab_to_rgb
 from colorkit.data import ImageSet
+from colorkit.effects import measure
 from colorkit.models import build_model, vgg
 from colorkit.models.vgg import CIFAR_MEAN, CIFAR_STD, VGG, ImageNetVGG, VGGTransferColorizer
 
@@ -135,33 +136,28 @@ def test_cache_hit_loads_instead_of_training(hue_judge, monkeypatch):
         judge_train.train_judge(train, test, judge_train.judge_config("smoke", epochs=5, progress=False), "cpu", info["cache_path"])
 
 
-def test_judge_colorizers_rows(hue_judge):
+def test_judged_rows_through_effects_measure(hue_judge):
     model, _, _, _, _, test = hue_judge
     zero = lambda L: torch.zeros(L.shape[0], 2, *L.shape[2:])  # noqa: E731
-    rows = J.judge_colorizers(model, test, {"zero": zero}, batch_size=50, device="cpu", keep_examples=5)
-    by = {r["name"]: r for r in rows}
-    assert [r["name"] for r in rows] == ["grayscale", "zero", "ground_truth"]
-    gray = by["grayscale"]["examples"]  # (5, 3, 32, 32) uint8: R = G = B up to rounding, a = b = 0
-    assert gray.shape == (5, 3, 32, 32) and gray.dtype == torch.uint8
-    assert (gray.int().amax(1) - gray.int().amin(1)).max() <= 1
-    assert rgb_to_lab(gray.double() / 255)[:, 1:].abs().max() < 1.0  # one 8-bit step moves a or b < 1
-    assert by["ground_truth"]["examples"].float().std(1).mean() > 5  # the true colours are not gray
-    for k in ("top1", "confidence", "frechet", "rmse_ab"):  # a colorizer predicting a = b = 0 is the gray row
-        assert by["zero"][k] == pytest.approx(by["grayscale"][k], rel=1e-5, abs=1e-7)
-    assert by["ground_truth"]["rmse_ab"] == 0 and by["ground_truth"]["frechet"] == 0
-    assert by["grayscale"]["rmse_ab"] > 10  # chroma 25..35 everywhere: about 30 / sqrt(2)
-    assert by["ground_truth"]["top1"] > 0.6 > by["grayscale"]["top1"]  # hue classes need colour
-    assert by["grayscale"]["frechet"] > 0
+    m = measure(test.images, test.labels, {"zero": zero}, {"j": model}, batch_size=50, features=("zero", "grayscale"),
+                progress=False)
+    assert list(m) == ["grayscale", "truth", "zero"]
+    for k in ("correct:j", "rmse_ab", "features:j"):  # a colorizer predicting a = b = 0 is the gray row
+        np.testing.assert_allclose(m["zero"][k], m["grayscale"][k], rtol=1e-5, atol=1e-7)
+    assert m["truth"]["rmse_ab"].max() == 0 and m["grayscale"]["rmse_ab"].mean() > 10  # chroma 25..35: ~30 / sqrt(2)
+    assert m["truth"]["correct:j"].mean() > 0.6 > m["grayscale"]["correct:j"].mean()  # hue classes need colour
+    assert J.frechet_distance(torch.from_numpy(m["grayscale"]["features:j"]), torch.from_numpy(m["truth"]["features:j"])) > 0
     gt = J.judge_images(model, test.images, test.labels, batch_size=50)
-    assert gt["top1"] == pytest.approx(by["ground_truth"]["top1"]) and gt["features"].shape == (128, 64)
+    assert gt["top1"] == pytest.approx(m["truth"]["correct:j"].mean()) and gt["features"].shape == (128, 64)
+    np.testing.assert_allclose(gt["features"].numpy(), m["truth"]["features:j"], rtol=1e-5, atol=1e-6)
     as_float = J.judge_images(model, test.images.float() / 255, test.labels, batch_size=128)
     torch.testing.assert_close(as_float["features"], gt["features"])  # uint8 and float input agree
-    assert gt["true_class_confidence"] == pytest.approx(by["ground_truth"]["confidence"], rel=1e-5)
+    flips = measure(test.images, test.labels, {}, {"j": model}, batch_size=50, progress=False, tta=1)
+    assert flips["truth"]["correct:j"].mean() == pytest.approx(J.judge_images(model, test.images, test.labels, tta=1)["top1"])
     with pytest.raises(ValueError, match=r"judge_images: expected labels of shape \(128,\)"):
         J.judge_images(model, test.images, test.labels[:5])
-    assert J.with_seed_004(rows)[0]["seed_004_top1"] == 0.22 and J.with_seed_004(rows)[1]["seed_004_top1"] is None
-    with pytest.raises(ValueError, match="judge_colorizers: colorizer 'bad'"):
-        J.judge_colorizers(model, test, {"bad": lambda L: L}, device="cpu")
+    with pytest.raises(ValueError, match="measure: colouring 'bad' must give ab of shape"):
+        measure(test.images, test.labels, {"bad": lambda L: L}, {"j": model}, progress=False)
 
 
 # ---------------------------------------------------------------- configs, schedule, ImageNet judge
@@ -230,17 +226,17 @@ def test_stopped_judge_training_resumes_to_the_same_weights(tmp_path, monkeypatc
     train, test = _hue_set(256, 0), _hue_set(64, 1)
     cfg = judge_train.judge_config("smoke", epochs=2, progress=False, arch="airnet", batch_size=64)
     whole, _ = judge_train.train_judge(train, test, cfg, device="cpu", cache=tmp_path / "whole")
-    real_save = judge_train.save_checkpoint
+    real_save = loop.save_checkpoint  # the training skeleton's per-epoch checkpoint
 
     def save_then_die(path, state):
         real_save(path, state)
         raise KeyboardInterrupt("killed after epoch 1")
 
-    monkeypatch.setattr(judge_train, "save_checkpoint", save_then_die)
+    monkeypatch.setattr(loop, "save_checkpoint", save_then_die)
     with pytest.raises(KeyboardInterrupt):
         judge_train.train_judge(train, test, cfg, device="cpu", cache=tmp_path / "broken")
     partial = next((tmp_path / "broken").glob("*.partial.pt"))
-    monkeypatch.setattr(judge_train, "save_checkpoint", real_save)
+    monkeypatch.setattr(loop, "save_checkpoint", real_save)
     resumed, info = judge_train.train_judge(train, test, cfg, device="cpu", cache=tmp_path / "broken")
     assert [h["epoch"] for h in info["history"]] == [1, 2] and not partial.exists()
     for (name, a), b in zip(whole.state_dict().items(), resumed.state_dict().values()):

@@ -1,5 +1,5 @@
 """One prediction path (targets.predict_colors): a perfect colorizer scores ~0 whatever its colour space, through
-training's validation, experiment.evaluate (notebooks 01-05), notebook 06's judge rows and colorize_images."""
+training's validation, experiment.evaluate (notebooks 01-05), effects.measure (notebook 06, cards) and colorize_images."""
 from __future__ import annotations
 
 import pytest
@@ -8,12 +8,12 @@ from torch import nn
 
 from colorkit import evaluation as E
 from colorkit import experiment as X
-from colorkit import targets
+from colorkit import loop, targets
 from colorkit.color import to_luma_chroma, uint8_to_float
 from colorkit.colorize import colorize_images
 from colorkit.colorizer import Colorizer
 from colorkit.data import ImageSet
-from colorkit.judge import judge_colorizers
+from colorkit.effects import measure
 from colorkit.models.vgg import VGG
 from colorkit.notebook import NotebookRun
 from colorkit.profiles import get_profile
@@ -55,11 +55,11 @@ def nb(tmp_path):
 @pytest.mark.parametrize("space", SPACES)
 def test_a_perfect_model_scores_zero_through_experiment_evaluate(space, nb):
     test = _test_set()
-    exp = X.Experiment("perfect", Oracle(test.images, space), History(), {}, space=space)
+    exp = X.Experiment("perfect", Colorizer(Oracle(test.images, space), space=space), History(), {})
     row = X.evaluate(exp, test, nb).row
     assert row["rmse_ab"] < 0.05 and row["psnr"] > 60  # was 1.38 for YCbCr: the model was given Lab L
-    wrong = X.Experiment("perfect", Oracle(test.images, space), History(), {}, space="lab" if space == "ycbcr" else
-                         "ycbcr")  # told the wrong space, it is no longer perfect: the test can fail
+    wrong = X.Experiment("perfect", Colorizer(Oracle(test.images, space), space="lab" if space == "ycbcr" else "ycbcr"),
+                         History(), {})  # told the wrong space, it is no longer perfect: the test can fail
     assert X.evaluate(wrong, test, nb).row["rmse_ab"] > 0.5
 
 
@@ -69,16 +69,16 @@ def test_a_perfect_model_scores_zero_through_notebook_06s_judge_rows(space):
     torch.manual_seed(0)
     judge = VGG("vgg11", num_classes=4, width=0.125)
     views = E.decodings(Oracle(test.images, space), "perfect", space)
-    rows = {r["name"]: r for r in judge_colorizers(judge, test, views, batch_size=5, device="cpu")}
-    assert rows["perfect"]["rmse_ab"] < 0.05 and rows["grayscale"]["rmse_ab"] > 5
-    assert rows["perfect"]["top1"] == rows["ground_truth"]["top1"]  # the judge sees the true images
+    m = measure(test.images, test.labels, views, {"judge": judge}, batch_size=5, progress=False)
+    assert m["perfect"]["rmse_ab"].mean() < 0.05 and m["grayscale"]["rmse_ab"].mean() > 5
+    assert (m["perfect"]["correct:judge"] == m["truth"]["correct:judge"]).all()  # the judge sees the true images
 
 
 @pytest.mark.parametrize("space", SPACES)
 def test_a_perfect_model_through_training_validation_and_colorize_images(space):
     test = _test_set()
     model = Oracle(test.images, space)
-    loss, rmse = targets.evaluate(model, test.images, "l2", space, batch_size=5)  # in the model's own chroma
+    loss, rmse = loop.validate(model, test.images, "l2", space, batch_size=5)  # in the model's own chroma
     assert loss < 1e-8 and rmse < 1e-3
     photos = colorize_images(Colorizer(model, space=space, size=32), list(test.images))
     assert all((p.int() - t.int()).abs().max() <= 1 for p, t in zip(photos, test.images))

@@ -160,8 +160,8 @@ def test_a_view_of_canvases_is_stored_as_its_still_picture(tmp_path):
 
 
 def test_colorkit_run_stores_text_progress_bars_and_no_widget_state(tmp_path):
-    body = ('import colorkit as ck\nfrom colorkit import train\nnb = ck.start_notebook("00_tiny", globals())\n'
-            'for _ in train.tqdm(range(3), desc="steps"):\n    pass\n')
+    body = ('import colorkit as ck\nfrom colorkit import loop\nnb = ck.start_notebook("00_tiny", globals())\n'
+            'for _ in loop.tqdm(range(3), desc="steps"):\n    pass\n')
     stored = make_notebook(tmp_path / "notebooks", body)
     runner.run_notebooks("smoke", run_dir=tmp_path / "run", folder=stored.parent)
     executed = json.loads((tmp_path / "run" / "executed" / stored.name).read_text())

@@ -45,11 +45,13 @@ def test_empirical_prior_counts_pixels_per_bin():
 
 
 def test_empirical_prior_rejects_bad_images():
-    with pytest.raises(ValueError, match=r"empirical_prior: expected images as a uint8 \(N, 3, H, W\) tensor, "
-                                         r"got shape \(2, 3, 4, 4\) dtype torch.float32"):
+    with pytest.raises(ValueError, match=r"empirical_prior: expected images as an ImageSet or a uint8 \(N, 3, H, W\) "
+                                         r"tensor, got shape \(2, 3, 4, 4\), dtype torch.float32"):
         rebalance.empirical_prior(torch.zeros(2, 3, 4, 4))
     with pytest.raises(TypeError, match="empirical_prior: .* got list"):
         rebalance.empirical_prior([1, 2])
+    with pytest.raises(ValueError, match=r"empirical_prior: expected at least one image in images, got shape \(0, 3"):
+        rebalance.empirical_prior(torch.zeros(0, 3, 4, 4, dtype=torch.uint8))
     with pytest.raises(ValueError, match="empirical_prior: batch_size must be a positive int, got 0"):
         rebalance.empirical_prior(_two_colour_images(), batch_size=0)
 

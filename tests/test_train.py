@@ -8,8 +8,10 @@ import torch.nn.functional as F
 from colorkit import color, metrics, quantize
 from colorkit.checkpoint import load_checkpoint, load_model
 from colorkit.models import build_model
-from colorkit.targets import colorize, evaluate, gaussian_blur, predict_ab
-from colorkit.train import OPTIMIZERS, History, TrainConfig, TrainingDiverged, fit, make_optimizer
+from colorkit.loop import validate
+from colorkit.targets import colorize, gaussian_blur, predict_ab
+from colorkit.loop import TrainingDiverged
+from colorkit.train import OPTIMIZERS, History, TrainConfig, fit, make_optimizer
 
 torch.set_num_threads(1)
 SIZE = 16  # every test image is 16x16: a multiple of the models' input_multiple (8)
@@ -171,7 +173,7 @@ def test_validation_metric_matches_predict_ab():
     L, ab = color.to_luma_chroma(color.uint8_to_float(val), "lab")
     want = metrics.rmse_ab(predict_ab(model, L), ab).mean().item()
     assert hist.val_rmse_ab[0] == pytest.approx(want, rel=1e-4)
-    loss, rmse = evaluate(model, val, "ce", batch_size=3)  # uneven batches: per-image means
+    loss, rmse = validate(model, val, "ce", batch_size=3)  # uneven batches: per-image means
     assert rmse == pytest.approx(want, rel=1e-4) and loss == pytest.approx(hist.val_loss[0], rel=1e-4)
 
 

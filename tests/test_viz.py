@@ -70,10 +70,6 @@ def test_curves_channels_annealing_and_sweep_plots():
     left, right = fig.axes[:2]
     assert left.get_title() == "f_T(z) at T = 1.00" and right.get_title().startswith("decoded colour; at T = 1.00")
     assert [t.get_text() for t in right.get_xticklabels()] == ["0.01", "0.38", "1.00"]
-    sweep = [{"T": t, "colorfulness": c, "colorfulness_true": 30.0, "rmse_ab": r}
-             for t, c, r in ((0.1, 20, 12), (0.5, 10, 11))]
-    fig = viz.plot_temperature_sweep(sweep)
-    assert [list(line.get_xdata()) for line in fig.axes[0].lines[:1]] == [[0.1, 0.5]]
 
 
 def test_temperature_slider_calls_draw_with_each_new_t():
@@ -127,12 +123,19 @@ def test_channels_centred_and_lab_channels_painted_as_colours():
         viz.ab_colormap("L", 10.0)
 
 
-def test_temperature_sweep_has_two_panels_and_no_twin_axis():
-    sweep = [{"T": t, "colorfulness": c, "colorfulness_true": 30.0, "rmse_ab": r}
-             for t, c, r in ((0.1, 20, 12), (0.5, 10, 11))]
-    fig = viz.plot_temperature_sweep(sweep)
-    assert len(fig.axes) == 2 and [a.get_ylabel() for a in fig.axes] == ["colourfulness", "RMSE ab"]
-    assert list(fig.axes[1].lines[0].get_ydata()) == [12, 11]
+def test_temperature_sweep_has_two_panels_a_line_per_model_and_the_mode_as_a_star():
+    sweep = [{"model": m, "T": t, "colourfulness": c, "rmse_ab": r}
+             for m, rows in (("a", ((1.0, 10, 11), (0.38, 14, 12), (0.0, 20, 13))), ("b", ((1.0, 5, 10), (0.0, 6, 9))))
+             for t, c, r in rows] + [{"model": "truth", "T": None, "colourfulness": 30.0, "rmse_ab": 0.0}]
+    fig = viz.plot_temperature_sweep(sweep, [{"model": "grayscale", "colourfulness": 0.0, "rmse_ab": 12.5}])
+    left, right = fig.axes
+    assert len(fig.axes) == 2 and right.get_ylabel().startswith("RMSE ab")
+    lines = {ln.get_label(): ln for ln in left.lines}
+    assert list(lines["a"].get_xdata()) == [1.0, 0.38] and list(lines["a"].get_ydata()) == [10, 14]
+    stars = [[(list(s.get_xdata()), list(s.get_ydata())) for s in ax.lines if s.get_marker() == "*"] for ax in fig.axes]
+    assert stars == [[([0], [20]), ([0], [6])], [([0], [13]), ([0], [9])]]  # each model's mode, both panels
+    assert list(lines["truth"].get_ydata()) == [30.0, 30.0] and list(lines["grayscale"].get_ydata()) == [0.0, 0.0]
+    assert left.get_xlim() == (1.05, -0.05)  # T falls left to right
 
 
 def test_plot_trade_places_models_and_baselines():

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 
 from .cifar import (CIFAR10_CLASSES, CIFAR10_URL, ENV_CACHE, ENV_CIFAR10, JPEG_NAME, cache_dir_path,  # noqa: F401
                     find_cifar10, is_cifar_path, load_cifar10)
-from .imageset import ImageSet, augment, batches  # noqa: F401
+from .imageset import ImageSet, augment, batches, image_tensor  # noqa: F401
 from .photos import (DEFAULT_MAX_PIXELS, EMBEDDED_PHOTOS, IMAGE_EXTENSIONS, Photos, embedded_images,  # noqa: F401
                      load_photos, photo_pixels, sample_photo)
 

@@ -129,10 +129,15 @@ def _file_names(text: str) -> str:
     return _ABSOLUTE.sub(r"\1", text)
 
 
-def image_tensor(ds: Any, name: str, fn: str) -> torch.Tensor:
-    """The uint8 (N, 3, H, W) images of an ImageSet or a bare tensor, with an error naming what was given."""
+def image_tensor(ds: Any, name: str, fn: str, allow_empty: bool = True) -> torch.Tensor:
+    """The uint8 (N, 3, H, W) images of an ImageSet (or anything with .images) or a bare tensor; TypeError for
+    another type, ValueError for another shape or dtype (or no image, unless allow_empty), naming what was given."""
     x = getattr(ds, "images", ds)
-    if not isinstance(x, torch.Tensor) or x.dim() != 4 or x.shape[1] != 3 or x.dtype != torch.uint8:
-        got = f"shape {tuple(x.shape)}, dtype {x.dtype}" if isinstance(x, torch.Tensor) else type(x).__name__
-        raise ValueError(f"{fn}: expected {name} as an ImageSet or a uint8 (N, 3, H, W) tensor, got {got}")
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{fn}: expected {name} as an ImageSet or a uint8 (N, 3, H, W) tensor, got {type(ds).__name__}")
+    if x.dim() != 4 or x.shape[1] != 3 or x.dtype != torch.uint8:
+        raise ValueError(f"{fn}: expected {name} as an ImageSet or a uint8 (N, 3, H, W) tensor, got shape "
+                         f"{tuple(x.shape)}, dtype {x.dtype}")
+    if x.shape[0] == 0 and not allow_empty:
+        raise ValueError(f"{fn}: expected at least one image in {name}, got shape {tuple(x.shape)}")
     return x

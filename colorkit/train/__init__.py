@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import math
 import os
-import time
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -15,16 +14,14 @@ from typing import Any
 import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
-from tqdm.auto import tqdm
 
 from .. import targets
 from .._checks import check_positive
-from ..checkpoint import save_checkpoint
 from ..data import augment
 from ..data.photos import random_crops
 from ..hints import hint_channels, hint_input, simulate_hints
-from ..loop import (AMP_MODES, AUGMENT, TrainingDiverged, amp_dtype, checkpoint_state, device_images, dist_info,  # noqa: F401
-                   epoch_seed, resolve_device, restore, use_channels_last)
+from ..loop import (AMP_MODES, AUGMENT, Curves, amp_dtype, checkpoint_state, device_images, dist_info, epoch_seed,
+                    resolve_device, restore, run_epochs, use_channels_last, validate)
 
 # Optimiser presets, airbench style: each line says why it is here. cfg.lr / cfg.weight_decay override them.
 OPTIMIZERS: dict[str, dict[str, Any]] = {
@@ -101,7 +98,7 @@ class TrainConfig:
 
 
 @dataclass
-class History:
+class History(Curves):
     """What fit measured: training loss per step and per epoch, validation metrics, speed."""
 
     train_loss_step: list[float] = field(default_factory=list)  # every step, mean over ranks
@@ -111,14 +108,6 @@ class History:
     epoch_seconds: list[float] = field(default_factory=list)
     images_per_second: list[float] = field(default_factory=list)  # training images (all ranks) per second
 
-    def to_dict(self) -> dict[str, list[float]]:
-        """Plain lists of floats, as stored in checkpoints."""
-        return {f.name: [float(v) for v in getattr(self, f.name)] for f in fields(self)}
-
-    @classmethod
-    def from_dict(cls, d: dict[str, list[float]]) -> "History":
-        """Inverse of to_dict."""
-        return cls(**{f.name: list(d.get(f.name, [])) for f in fields(cls)})
 
     def plot(self, ax=None):
         """Plot the loss curves (steps faint, epochs as points) on a matplotlib axis; returns the axis."""
@@ -163,42 +152,6 @@ def weights_digest(model: torch.nn.Module) -> str:
         h.update(name.encode())
         h.update(t.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
     return h.hexdigest()
-
-
-def _read_losses(pending: list[torch.Tensor], world: int) -> list[float]:
-    """One device sync (and one all-reduce under DDP) for a group of step losses: mean over ranks."""
-    values = torch.stack(pending)
-    if world > 1:
-        dist.all_reduce(values)
-        values = values / world
-    return values.tolist()
-
-
-def _kept(path: Path | None, epoch: int) -> str:
-    """What a diverged run leaves: only checkpoints of finite weights are ever written."""
-    return (f"the last good checkpoint {path} (epoch {epoch}) is kept" if path is not None and path.exists()
-            else "no checkpoint was written")
-
-
-def _check_finite(values: list[float], epoch: int, first_step: int, steps: int, path: Path | None,
-                  lr: float) -> None:
-    for i, v in enumerate(values):
-        if not math.isfinite(v):
-            raise TrainingDiverged(f"fit: loss is {v} at epoch {epoch + 1}, step {first_step + i + 1} of {steps}; "
-                                   f"training stopped ({_kept(path, epoch)}). Lower the learning rate (lr={lr:g}).")
-
-
-def _check_epoch(model: torch.nn.Module, val_loss: float | None, epoch: int, path: Path | None, lr: float) -> None:
-    """TrainingDiverged when an epoch ends with NaN or infinite weights or validation loss: it is not saved."""
-    floats = [t.detach() for t in model.state_dict().values() if t.is_floating_point()]
-    if floats and not bool(torch.stack([torch.isfinite(t).all() for t in floats]).all()):  # one device sync
-        what = "weights are NaN or infinite"
-    elif val_loss is not None and not math.isfinite(val_loss):
-        what = f"validation loss is {val_loss}"
-    else:
-        return
-    raise TrainingDiverged(f"fit: the {what} after epoch {epoch + 1}; training stopped "
-                           f"({_kept(path, epoch)}). Lower the learning rate (lr={lr:g}).")
 
 
 def fit(model: torch.nn.Module, train_set: Any, val_set: Any = None, cfg: TrainConfig | None = None,
@@ -249,65 +202,59 @@ def fit(model: torch.nn.Module, train_set: Any, val_set: Any = None, cfg: TrainC
         ids = [device.index if device.index is not None else torch.cuda.current_device()] \
             if device.type == "cuda" else None
         net = DistributedDataParallel(model, device_ids=ids)  # broadcasts rank 0's weights once
+    order = torch.empty(0, dtype=torch.long)
 
-    for epoch in range(start, cfg.epochs):
+    def begin(epoch: int) -> None:
+        nonlocal order
         model.train()
-        t0 = time.perf_counter()
         aug_gen.manual_seed(epoch_seed(cfg.seed, epoch, rank))
         order = shard_indices(torch.randperm(images.shape[0], generator=shuffle_gen), rank, world).to(device)
-        steps = math.ceil(order.numel() / cfg.batch_size)
-        bar = tqdm(total=steps, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not progress or rank != 0)
-        pending, epoch_losses = [], []
-        for step in range(steps):
-            batch = images[order[step * cfg.batch_size:(step + 1) * cfg.batch_size]]  # (B, 3, H, W) uint8
-            if cfg.crop is not None:
-                batch = random_crops(batch, cfg.crop, aug_gen)  # (B, 3, crop, crop)
-            if cfg.augment:
-                batch = augment(batch, generator=aug_gen, **AUGMENT)
-            luma, chroma = targets.luma_chroma(batch, cfg.color_space, cfg.target_blur)
-            x = hint_input(luma, *simulate_hints(chroma, aug_gen)) if n_hints else luma  # (B, 1 or 4, H, W)
-            if channels_last:
-                x = x.contiguous(memory_format=torch.channels_last)
-            with torch.autocast(device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
-                out = net(x)  # (B, 2, H, W) or (B, 313, H', W')
-            loss = targets.compute_loss(out, chroma, loss_name, cfg.k, cfg.sigma, class_weights, in_gamut=True)
-            opt.zero_grad(set_to_none=True)
-            if scaler is not None:
-                scaler.scale(loss).backward()
-                scaler.step(opt)
-                scaler.update()
-            else:
-                loss.backward()
-                opt.step()
-            pending.append(loss.detach())
-            if len(pending) == cfg.log_every or step == steps - 1:
-                values = _read_losses(pending, world)
-                _check_finite(values, epoch, step + 1 - len(values), steps, path, opt.param_groups[0]["lr"])
-                epoch_losses += values
-                bar.update(len(values))
-                bar.set_postfix(loss=f"{values[-1]:.4g}")
-                pending = []
+
+    def step(epoch: int, i: int) -> dict[str, torch.Tensor]:
+        batch = images[order[i * cfg.batch_size:(i + 1) * cfg.batch_size]]  # (B, 3, H, W) uint8
+        if cfg.crop is not None:
+            batch = random_crops(batch, cfg.crop, aug_gen)  # (B, 3, crop, crop)
+        if cfg.augment:
+            batch = augment(batch, generator=aug_gen, **AUGMENT)
+        luma, chroma = targets.luma_chroma(batch, cfg.color_space, cfg.target_blur)
+        x = hint_input(luma, *simulate_hints(chroma, aug_gen)) if n_hints else luma  # (B, 1 or 4, H, W)
+        if channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        with torch.autocast(device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
+            out = net(x)  # (B, 2, H, W) or (B, 313, H', W')
+        loss = targets.compute_loss(out, chroma, loss_name, cfg.k, cfg.sigma, class_weights, in_gamut=True)
+        opt.zero_grad(set_to_none=True)
+        if scaler is not None:
+            scaler.scale(loss).backward()
+            scaler.step(opt)
+            scaler.update()
+        else:
+            loss.backward()
+            opt.step()
+        return {"loss": loss.detach()}
+
+    def end(epoch: int, values: dict[str, list], seconds: float) -> dict[str, float]:
         if world > 1:  # DDP syncs gradients only: make BatchNorm statistics identical to rank 0's
             for buf in model.buffers():
                 dist.broadcast(buf, src=0)
-        seconds = time.perf_counter() - t0
-        history.train_loss_step += epoch_losses
-        history.train_loss.append(sum(epoch_losses) / len(epoch_losses))
+        history.train_loss_step += values["loss"]
+        history.train_loss.append(sum(values["loss"]) / len(values["loss"]))
         history.epoch_seconds.append(seconds)
         history.images_per_second.append(order.numel() * world / seconds)
-        if val_images is not None:
-            val_loss, val_rmse = targets.evaluate(model, val_images, loss_name, cfg.color_space, cfg.k, cfg.sigma,
-                                                  class_weights, cfg.batch_size, autocast_dtype, rank, world)
-            history.val_loss.append(val_loss)
-            history.val_rmse_ab.append(val_rmse)
-            bar.set_postfix(loss=f"{history.train_loss[-1]:.4g}", val_loss=f"{val_loss:.4g}",
-                            val_rmse_ab=f"{val_rmse:.3g}")
-        bar.close()
-        _check_epoch(model, history.val_loss[-1] if val_images is not None else None, epoch, path,
-                     opt.param_groups[0]["lr"])
-        if path is not None and rank == 0:
-            save_checkpoint(path, checkpoint_state(model, opt, scaler, epoch + 1, history, cfg, shuffle_gen,
-                                                   images, dataset))
+        if val_images is None:
+            return {"loss": history.train_loss[-1]}
+        val_loss, val_rmse = validate(model, val_images, loss_name, cfg.color_space, cfg.k, cfg.sigma,
+                                      class_weights, cfg.batch_size, autocast_dtype, rank, world)
+        history.val_loss.append(val_loss)
+        history.val_rmse_ab.append(val_rmse)
+        return {"loss": history.train_loss[-1], "val_loss": val_loss, "val_rmse_ab": val_rmse}
+
+    steps = math.ceil(shard_indices(torch.arange(images.shape[0]), rank, world).numel() / cfg.batch_size)
+    run_epochs("fit", start, cfg.epochs, steps, begin, step, end,
+               lambda done: checkpoint_state(model, opt, scaler, done, history, cfg, shuffle_gen, images, dataset),
+               path, [model], {"val_loss": "validation loss"},
+               lambda: f"Lower the learning rate (lr={opt.param_groups[0]['lr']:g}).", cfg.log_every, progress,
+               world, rank)
     if channels_last:  # back to the default layout: predictions equal those of the model reloaded from disk
         model.to(memory_format=torch.contiguous_format)
     model.eval()
