@@ -19,12 +19,11 @@ from .judge import _to_input, judge_images
 from .loop import amp_dtype, run_epochs, use_channels_last
 from .models.airnet import AirNet, AirNetConfig
 from .models.vgg import VGG, WeightsAbsentError, load_imagenet_vgg
-from .profiles import Profile, get_profile
 
 
 @dataclass(frozen=True)
 class JudgeConfig:
-    """How the judge is trained; build one with judge_config(profile) from JUDGE_PRESETS."""
+    """How a judge is trained: recipes.RECIPES builds the shipped judges' (pretrained_train), IMAGENET_JUDGE is seed 004's."""
 
     arch: str = "vgg16"  # "vgg16" / "vgg11" (CIFAR VGG-bn) or "vgg16_bn_imagenet" (fine-tuned torchvision net)
     width: float = 1.0
@@ -47,38 +46,15 @@ class JudgeConfig:
     eval_batch_size: int = 1000
     n_train: int | None = None  # use the first n_train training images (None = all)
     seed: int = 0
-    profile: str = "full"  # part of the cache key
+    profile: str = "custom"  # a label, part of the cache key
     progress: bool = True  # tqdm progress bar over epochs
 
 
-# One dict of presets, one comment per reason. `epochs` comes from Profile.judge_epochs.
-JUDGE_PRESETS: dict[str, dict] = {
-    # One H100, all of CIFAR-10: VGG-16-bn with the fast-CIFAR recipe (batch 512, SGD Nesterov 0.9, one-cycle
-    # lr peaking at 0.2 after 15 % warm-up then linear to 0, weight decay 5e-4 on weights only, label
-    # smoothing 0.1, crop + flip, bf16 + channels_last). VGG-16-bn reaches ~93-94 % with such schedules in
-    # 30-40 epochs; at ~0.63 GFLOP forward per image, 40 epochs are ~4 PFLOP: about a minute on an H100.
-    # Target >= 92 % (91 % on the JPEG copy) in < 3 min; NOT measured on a GPU yet.
-    "full": dict(arch="vgg16", width=1.0, batch_size=512, lr=0.2, warmup=0.15),
-    # Laptop CPU: VGG-11 at quarter width is ~40x cheaper; smaller batch -> more steps in 4 epochs.
-    "cpu": dict(arch="vgg11", width=0.25, batch_size=128, lr=0.1, warmup=0.2, eval_batch_size=500),
-    # CI: the smallest net that exercises every code path; the numbers mean nothing.
-    "smoke": dict(arch="vgg11", width=0.125, batch_size=64, lr=0.05, warmup=0.2, tta=False, eval_batch_size=256),
-    # Seed 004's own judge: ImageNet VGG-16-bn fine-tuned on 10,000 CIFAR images upscaled to 224 (49x the
-    # FLOPs per image of 32x32 -> fewer epochs, smaller batch); the pretrained body needs a small lr.
-    "imagenet": dict(arch="vgg16_bn_imagenet", width=1.0, batch_size=128, lr=0.01, warmup=0.1,
-                     n_train=10000, eval_batch_size=250),
-}
-
-
-def judge_config(profile: str | Profile = "full", preset: str | None = None, **overrides) -> JudgeConfig:
-    """JudgeConfig for a profile: the preset of that name (or `preset`), epochs from profile.judge_epochs."""
-    prof = get_profile(profile)
-    name = preset or prof.name
-    if name not in JUDGE_PRESETS:
-        raise ValueError(f"judge_config: unknown preset {name!r}; valid presets: {', '.join(JUDGE_PRESETS)}")
-    # The ImageNet judge fine-tunes at 224x224 (49x the pixels): a quarter of the epochs (full: 10; seed 004: 20).
-    epochs = prof.judge_epochs if name != "imagenet" else max(1, prof.judge_epochs // 4)
-    return JudgeConfig(**{"epochs": epochs, "profile": prof.name, **JUDGE_PRESETS[name], **overrides})
+# Seed 004's own judge: torchvision's ImageNet VGG-16-bn fine-tuned on 10,000 CIFAR images upscaled to 224 (49x the
+# FLOPs per image of 32x32, so few epochs and a small batch); the pretrained body needs a small lr. The kit's shipped
+# judges are trained by recipes.RECIPES ("judge", "chroma_judge") through pretrained_train.
+IMAGENET_JUDGE = JudgeConfig(arch="vgg16_bn_imagenet", width=1.0, epochs=10, batch_size=128, lr=0.01, warmup=0.1,
+                             n_train=10000, eval_batch_size=250, profile="imagenet")
 
 
 # ---------------------------------------------------------------- training and the cache
@@ -201,7 +177,7 @@ def _device_name(device: torch.device) -> str:
     return f"{device.type} ({torch.get_num_threads()} threads)"
 
 
-def train_judge(train_set: ImageSet, test_set: ImageSet | None, cfg: JudgeConfig | str | Profile,
+def train_judge(train_set: ImageSet, test_set: ImageSet | None, cfg: JudgeConfig,
                 device: torch.device | str | None = None, cache: str | os.PathLike | None = None
                 ) -> tuple[nn.Module, dict]:
     """Train the judge once; with `cache` (a .pt file or a folder) later calls load the checkpoint instead.
@@ -209,7 +185,8 @@ def train_judge(train_set: ImageSet, test_set: ImageSet | None, cfg: JudgeConfig
     Returns (model in eval mode on device, info) with test_accuracy, train_time_s, data_name, device_name,
     history and cached (True when loaded). The checkpoint holds the weights, the config and this info.
     """
-    cfg = cfg if isinstance(cfg, JudgeConfig) else judge_config(cfg)
+    if not isinstance(cfg, JudgeConfig):
+        raise TypeError(f"train_judge: expected cfg as a JudgeConfig, got {type(cfg).__name__}")
     if not isinstance(train_set, ImageSet) or train_set.labels is None:
         raise ValueError(f"train_judge: expected train_set as a labelled ImageSet, got {type(train_set).__name__}")
     if len(train_set) < 2:
@@ -264,7 +241,7 @@ def train_imagenet_judge(train_set: ImageSet, test_set: ImageSet | None, cfg: Ju
                          ) -> tuple[nn.Module, dict] | None:
     """Seed 004's judge: fine-tune torchvision's ImageNet VGG-16-bn on CIFAR-10 upscaled to 224 if its weights
     file is already in the torch hub cache (or a cached judge exists); otherwise warn and return None."""
-    cfg = cfg or judge_config("full", preset="imagenet")
+    cfg = cfg or IMAGENET_JUDGE
     try:
         return train_judge(train_set, test_set, cfg, device, cache)
     except WeightsAbsentError as exc:

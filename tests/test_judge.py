@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 import warnings
 
 import numpy as np
@@ -106,11 +107,16 @@ def _hue_set(n: int, seed: int, name: str = "hues") -> ImageSet:
     return ImageSet((rgb * 255).round().to(torch.uint8), labels, ["red", "yellow", "green", "blue"], name, "synthetic")
 
 
+# The smallest VGG judge that exercises every code path (the numbers mean nothing).
+SMOKE = judge_train.JudgeConfig(arch="vgg11", width=0.125, batch_size=64, lr=0.05, warmup=0.2, tta=False,
+                                eval_batch_size=256, profile="smoke", epochs=1, progress=False)
+
+
 @pytest.fixture(scope="module")
 def hue_judge(tmp_path_factory):
     cache = tmp_path_factory.mktemp("judge_cache")
     train, test = _hue_set(512, 0), _hue_set(128, 1)
-    cfg = judge_train.judge_config("smoke", epochs=4, progress=False)
+    cfg = replace(SMOKE, epochs=4)
     model, info = judge_train.train_judge(train, test, cfg, device="cpu", cache=cache)
     return model, info, cfg, cache, train, test
 
@@ -131,9 +137,9 @@ def test_cache_hit_loads_instead_of_training(hue_judge, monkeypatch):
     for (k, v), v2 in zip(model.state_dict().items(), again.state_dict().values()):
         torch.testing.assert_close(v, v2, msg=k)
     # a different recipe is a different key: a new file in a folder cache, an error for a single-file cache
-    assert judge_train.judge_key(cfg, "hues", 512) != judge_train.judge_key(judge_train.judge_config("smoke", epochs=5), "hues", 512)
+    assert judge_train.judge_key(cfg, "hues", 512) != judge_train.judge_key(replace(SMOKE, epochs=5), "hues", 512)
     with pytest.raises(ValueError, match="train_judge: cache .* holds judge"):
-        judge_train.train_judge(train, test, judge_train.judge_config("smoke", epochs=5, progress=False), "cpu", info["cache_path"])
+        judge_train.train_judge(train, test, replace(SMOKE, epochs=5), "cpu", info["cache_path"])
 
 
 def test_judged_rows_through_effects_measure(hue_judge):
@@ -162,12 +168,11 @@ def test_judged_rows_through_effects_measure(hue_judge):
 
 # ---------------------------------------------------------------- configs, schedule, ImageNet judge
 
-def test_judge_config_presets_and_schedule():
-    full = judge_train.judge_config("full")
-    assert (full.arch, full.epochs, full.batch_size, full.nesterov) == ("vgg16", 40, 512, True)
-    assert judge_train.judge_config("smoke").epochs == 1 and judge_train.judge_config("cpu").arch == "vgg11"
-    with pytest.raises(ValueError, match="unknown preset"):
-        judge_train.judge_config("full", preset="nope")
+def test_judge_configs_and_schedule():
+    seed_004 = judge_train.IMAGENET_JUDGE
+    assert (seed_004.arch, seed_004.epochs, seed_004.n_train, seed_004.nesterov) == ("vgg16_bn_imagenet", 10, 10000, True)
+    with pytest.raises(TypeError, match="train_judge: expected cfg as a JudgeConfig, got str"):
+        judge_train.train_judge(_hue_set(8, 0), None, "smoke")
     f = [judge_train.one_cycle(s, 100, 0.2) for s in range(100)]
     assert f[0] == pytest.approx(0.05) and f[19] == pytest.approx(1.0) and max(f) == 1.0
     assert f[-1] == pytest.approx(1 / 80) and all(a >= b for a, b in zip(f[19:], f[20:]))
@@ -224,7 +229,7 @@ def test_imagenet_vgg_wrapper_shapes():
 def test_stopped_judge_training_resumes_to_the_same_weights(tmp_path, monkeypatch):
     """A run killed after its first epoch goes on from the .partial.pt file to the weights of an unbroken run."""
     train, test = _hue_set(256, 0), _hue_set(64, 1)
-    cfg = judge_train.judge_config("smoke", epochs=2, progress=False, arch="airnet", batch_size=64)
+    cfg = replace(SMOKE, epochs=2, arch="airnet")
     whole, _ = judge_train.train_judge(train, test, cfg, device="cpu", cache=tmp_path / "whole")
     real_save = loop.save_checkpoint  # the training skeleton's per-epoch checkpoint
 
