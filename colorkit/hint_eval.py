@@ -6,27 +6,27 @@ from typing import Any, Sequence
 import torch
 
 from . import color
+from .colorizer import Colorizer
 from .data.imageset import image_tensor
 from .hints import PATCH, hint_channels, random_hints
 from .metrics import colorfulness, psnr
-from .quantize import DEFAULT_T
 
 HINT_COUNTS = (0, 1, 2, 5, 10, 20, 50, 100)
 
 
 @torch.no_grad()
-def psnr_vs_hints(model: torch.nn.Module, test_set: Any, counts: Sequence[int] = HINT_COUNTS, full: bool = True,
-                  seed: int = 0, batch_size: int = 256, T: float = DEFAULT_T, method: str = "annealed",
-                  patch: int = PATCH, location: str = "gaussian", space: str = "lab") -> list[dict[str, Any]]:
+def psnr_vs_hints(colorizer: Colorizer, test_set: Any, counts: Sequence[int] = HINT_COUNTS, full: bool = True,
+                  seed: int = 0, batch_size: int = 256, patch: int = PATCH,
+                  location: str = "gaussian") -> list[dict[str, Any]]:
     """Rows {hints, psnr, colorfulness} (means over the images) for n random ground-truth points per image.
 
     Each point is a patch mean of the true ab (colorkit.hints.random_hints, drawn from `seed` and the batch's first
-    index); the "full" row gives the whole true ab as hints (mask 1 everywhere). An automatic model (no
-    hint_channels) is measured at 0 hints only (in its colour `space`; hint models are Lab models). PSNR and
-    colourfulness are of the RGB through predict_colors.
+    index); the "full" row gives the whole true ab as hints (mask 1 everywhere). An automatic colorizer (no
+    hint_channels) is measured at 0 hints only. PSNR and colourfulness are of the Colorizer's RGB (its T, method).
     """
-    from .targets import predict_colors
-
+    if not isinstance(colorizer, Colorizer):
+        raise TypeError(f"psnr_vs_hints: expected a Colorizer (ck.Colorizer(model)), got {type(colorizer).__name__}")
+    model = colorizer.model
     images = image_tensor(test_set, "test_set", "psnr_vs_hints")
     if images.shape[0] == 0:
         raise ValueError("psnr_vs_hints: test_set is empty; expected at least one image")
@@ -49,8 +49,7 @@ def psnr_vs_hints(model: torch.nn.Module, test_set: Any, counts: Sequence[int] =
             else:
                 gen = torch.Generator(device=device).manual_seed(seed * 1_000_003 + start)
                 hints = random_hints(ab, n, gen, patch, location)
-            pred = predict_colors(model, batch, "lab" if guided else space, T=T, method=method, output="rgb",
-                                  batch_size=batch_size, hints=hints)  # (B, 3, H, W) in [0, 1]
+            pred = colorizer(batch, batch_size=batch_size, hints=hints)  # (B, 3, H, W) in [0, 1]
             sums[n] += torch.stack([psnr(pred, rgb, reduction="none").double().sum(),
                                     colorfulness(pred, "none").double().sum()])
     count = images.shape[0]

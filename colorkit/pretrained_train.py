@@ -15,8 +15,10 @@ from typing import Any
 
 import torch
 
-from .pretrained import WEIGHTS_DIR, export_pretrained, load_pretrained, write_card
-from .quantize import DEFAULT_T
+from .colorizer import Colorizer
+from .effects import measure
+from .metrics import evaluate_colorizer
+from .pretrained import WEIGHTS_DIR, PretrainedMissing, export_pretrained, load_pretrained, write_card
 from .recipes import RECIPES
 
 
@@ -126,7 +128,7 @@ def train_colorizer(name: str, train_set, test_set, recipe: dict[str, Any], epoc
     if getattr(model, "hint_channels", 0):
         from .hint_eval import psnr_vs_hints
 
-        rows = psnr_vs_hints(model, test_set, T=DEFAULT_T)
+        rows = psnr_vs_hints(Colorizer(model), test_set)
         metrics["psnr_vs_hints"] = rows
         psnr = {r["hints"]: r["psnr"] for r in rows}
         metrics.update(psnr_0_hints=psnr[0], psnr_10_hints=psnr[10])
@@ -164,9 +166,6 @@ def train_gan_model(name: str, train_set, test_set, recipe: dict[str, Any], epoc
 def evaluate_colorizer_card(model: torch.nn.Module, test_set, device: torch.device,
                             judge_folder: Path | None) -> dict[str, float]:
     """Test metrics at T = 0.38 (annealed mean): RMSE ab, PSNR, SSIM, AuC, colourfulness; judged by the judges."""
-    from .colorizer import Colorizer
-    from .metrics import evaluate_colorizer
-
     metrics = evaluate_colorizer(Colorizer(model.eval()), test_set, device=device)
     return {**metrics, **judge_metrics(model, test_set, device, judge_folder)}
 
@@ -174,10 +173,6 @@ def evaluate_colorizer_card(model: torch.nn.Module, test_set, device: torch.devi
 def judge_metrics(model: torch.nn.Module, test_set, device: torch.device, judge_folder: Path | None) -> dict:
     """Top-1 of each shipped judge (flip TTA) on grayscale, this colorizer's colours (T = 0.38) and the truth, and
     the share of the grayscale-to-truth gap it recovers: effects.measure, the effects table's evaluation."""
-    from .colorizer import Colorizer
-    from .effects import measure
-    from .pretrained import PretrainedMissing
-
     judges, sha = {}, {}
     for name in ("judge", "chroma_judge"):
         try:

@@ -197,9 +197,3 @@ def predict_colors(model: torch.nn.Module, images: torch.Tensor, space: str = "l
         return chroma
     out_rgb = color.from_luma_chroma(luma, chroma, space).clamp(0, 1)
     return out_rgb if output == "rgb" else color.rgb_to_lab(out_rgb)[:, 1:]
-
-
-def colorize(model: torch.nn.Module, images: torch.Tensor, T: float = quantize.DEFAULT_T, method: str = "annealed",
-             space: str = "lab", batch_size: int = 256) -> torch.Tensor:
-    """Colour images (uint8 or float RGB (B, 3, H, W)) from their luma alone; returns RGB in [0, 1] (predict_colors)."""
-    return predict_colors(model, images, space, T=T, method=method, output="rgb", batch_size=batch_size)

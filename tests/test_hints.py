@@ -11,11 +11,12 @@ from scipy import stats
 from skimage import color as skcolor
 
 from colorkit import color
+from colorkit.colorizer import Colorizer
 from colorkit.hint_eval import psnr_vs_hints
 from colorkit.hint_points import hints_for_photos, hints_from_points, load_hints_file, parse_color
 from colorkit.hints import hint_input, patch_hints, random_hints, resize_hints, simulate_hints
-from colorkit.models import build_model
 from colorkit.loop import validate
+from colorkit.models import build_model
 from colorkit.targets import predict_colors
 from colorkit.train import TrainConfig, fit, weights_digest
 from conftest import HintOracle
@@ -271,7 +272,7 @@ def test_validation_hints_are_fixed_and_predict_colors_uses_given_hints():
 
 def test_psnr_vs_hints_rows_and_an_oracle_that_copies_the_hints():
     images = _images(8)
-    rows = psnr_vs_hints(HintOracle(), images, counts=(0, 1, 5, 20, 100), batch_size=5)
+    rows = psnr_vs_hints(Colorizer(HintOracle()), images, counts=(0, 1, 5, 20, 100), batch_size=5)
     assert [r["hints"] for r in rows] == [0, 1, 5, 20, 100, "full"]
     psnrs = [r["psnr"] for r in rows]
     assert all(a < b for a, b in zip(psnrs, psnrs[1:])), psnrs  # more hints, better colours
@@ -287,12 +288,12 @@ def test_psnr_vs_hints_rows_and_an_oracle_that_copies_the_hints():
     torch.manual_seed(0)
     tiny = build_model("zhang_hints", width=0.125)
     fit(tiny, _images(16), cfg=TrainConfig(epochs=1, batch_size=8), device="cpu", progress=False)
-    rows = psnr_vs_hints(tiny, images, counts=(0, 10), full=False)
+    rows = psnr_vs_hints(Colorizer(tiny), images, counts=(0, 10), full=False)
     assert [r["hints"] for r in rows] == [0, 10] and all(math.isfinite(r["psnr"]) for r in rows)
-    auto = psnr_vs_hints(build_model("zhang_simplified", width=0.125), images)
+    auto = psnr_vs_hints(Colorizer(build_model("zhang_simplified", width=0.125)), images)
     assert [r["hints"] for r in auto] == [0] and set(auto[0]) == {"hints", "psnr", "colorfulness"}
     with pytest.raises(ValueError, match="counts"):
-        psnr_vs_hints(HintOracle(), images, counts=(-1,))
+        psnr_vs_hints(Colorizer(HintOracle()), images, counts=(-1,))
 
 
 # ---------------------------------------------------------------- colorkit colorize --hints

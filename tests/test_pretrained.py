@@ -56,10 +56,10 @@ def test_chroma_judge_sees_no_class_in_grayscale():
 
 def test_pretrained_classifier_gives_colour_to_a_real_photo():
     """The hero colorizer on a photo it never saw (scikit-image's coffee): coloured, and more so as T falls."""
-    model, _ = ck.load_pretrained("classifier", device="cpu")
+    c = ck.Colorizer.from_pretrained("classifier", device="cpu")
     photo = ck.sample_photo("coffee", size=64)  # (1, 3, 64, 64) in [0, 1]
-    vivid = ck.metrics.colorfulness(ck.targets.colorize(model, photo, T=0.38)).item()
-    mean = ck.metrics.colorfulness(ck.targets.colorize(model, photo, T=1.0)).item()  # T = 1: the plain mean
+    vivid = ck.metrics.colorfulness(c.with_T(0.38)(photo)).item()
+    mean = ck.metrics.colorfulness(c.with_T(1.0)(photo)).item()  # T = 1: the plain mean
     assert vivid > 10 and vivid > mean, (vivid, mean)
 
 

@@ -9,7 +9,8 @@ from colorkit import color, metrics, quantize
 from colorkit.checkpoint import load_checkpoint, load_model
 from colorkit.models import build_model
 from colorkit.loop import validate
-from colorkit.targets import colorize, gaussian_blur, predict_ab
+from colorkit.colorizer import Colorizer
+from colorkit.targets import gaussian_blur, predict_ab
 from colorkit.loop import TrainingDiverged
 from colorkit.train import OPTIMIZERS, History, TrainConfig, fit, make_optimizer
 
@@ -163,7 +164,7 @@ def test_predict_ab_shapes_and_values_for_both_kinds():
         want = F.interpolate(quantize.decode(model(L16), method="annealed", T=0.38), size=(16, 16),
                              mode="bilinear", align_corners=False)
     assert torch.allclose(predict_ab(model, L16), want, atol=1e-5)
-    rgb = colorize(model, _images(3))
+    rgb = Colorizer(model)(_images(3))
     assert rgb.shape == (3, 3, SIZE, SIZE) and rgb.min() >= 0 and rgb.max() <= 1
 
 
