@@ -15,7 +15,7 @@ import torch
 
 from ._checks import check_positive
 from .color import rgb_to_lab, uint8_to_float
-from .data.cifar import ENV_CACHE, cache_dir_path  # noqa: F401  (ENV_CACHE: the one cache variable)
+from .data.cifar import cache_dir_path
 from .data.imageset import image_tensor
 from .data.photos import DEFAULT_MAX_PIXELS
 from .quantize import Q, ab_bins, encode_hard

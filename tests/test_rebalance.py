@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from colorkit import color, quantize, rebalance
+from colorkit.data.cifar import ENV_CACHE
 from colorkit.quantize import ab_bins
 
 # Loading a prior warns when it does not look like one of photos (rebalance.IMPLAUSIBLE_MEAN_CHROMA). That warning is
@@ -160,7 +161,7 @@ def _write_prior(path, prior=None):
 @pytest.fixture
 def no_env(monkeypatch):
     monkeypatch.delenv(rebalance.ENV_PRIOR, raising=False)
-    monkeypatch.delenv(rebalance.ENV_CACHE, raising=False)
+    monkeypatch.delenv(ENV_CACHE, raising=False)
     return monkeypatch
 
 
@@ -171,7 +172,7 @@ def test_load_zhang_prior_lookup_order(tmp_path, no_env):
     want = torch.from_numpy(np.load(explicit))
     torch.testing.assert_close(rebalance.load_zhang_prior(path=explicit, download=False), want)
     torch.testing.assert_close(rebalance.load_zhang_prior(cache_dir=cached.parent, download=False), other)
-    no_env.setenv(rebalance.ENV_CACHE, str(cached.parent))
+    no_env.setenv(ENV_CACHE, str(cached.parent))
     torch.testing.assert_close(rebalance.load_zhang_prior(download=False), other)
     no_env.setenv(rebalance.ENV_PRIOR, str(explicit))  # the variable beats the cache
     torch.testing.assert_close(rebalance.load_zhang_prior(cache_dir=cached.parent, download=False), want)
