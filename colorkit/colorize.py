@@ -18,8 +18,9 @@ import torch
 from tqdm.auto import tqdm
 
 from .checkpoint import DEFAULT_IMAGE_SIZE
-from .colorizer import Colorizer, image_pair, resolve_device
+from .colorizer import Colorizer, image_pair
 from .data.photos import DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS
+from .device import resolve_device
 from .outputs import make_out_dir, output_paths, write_png
 from .quantize import DEFAULT_T
 from .upsample import DEFAULT_UPSAMPLE

@@ -23,7 +23,7 @@ from torch import nn
 
 from . import targets
 from .checkpoint import DEFAULT_IMAGE_SIZE, CheckpointError, checkpoint_info, load_checkpoint, model_spec
-from .device import default_device
+from .device import resolve_device
 from .quantize import DEFAULT_T
 from .upsample import DEFAULT_UPSAMPLE, UPSAMPLE_METHODS
 
@@ -148,14 +148,6 @@ class Colorizer:
         model, info = load_colorizer(path, device)
         decoding = {"space": info["color_space"], "size": tuple(info["image_size"]), **decoding}
         return cls(model, name=info.get("name") or os.path.basename(str(path)), **decoding)
-
-
-def resolve_device(device: str | torch.device | None) -> torch.device:
-    """The device asked for (default: CUDA when available), refusing CUDA on a machine without it."""
-    device = torch.device(device) if device else default_device()
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"colorize: device {str(device)!r} asked for, but CUDA is not available here; use cpu")
-    return device
 
 
 def image_pair(size: int | Sequence[int]) -> tuple[int, int]:

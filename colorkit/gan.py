@@ -29,8 +29,9 @@ from ._checks import check_positive
 from .data import augment
 from .models.discriminator import (backward_step, build_discriminator, check_discriminator, discriminator_step,
                                    generator_adversarial_loss)
-from .loop import (AMP_MODES, AUGMENT, Curves, amp_dtype, checkpoint_state, device_images, epoch_seed, resolve_device,
-                   restore, run_epochs, validate)
+from .device import resolve_device
+from .loop import (AMP_MODES, AUGMENT, Curves, amp_dtype, checkpoint_state, device_images, epoch_seed, restore, run_epochs,
+                   validate)
 
 VARIANTS = ("dcgan", "lsgan", "ebgan", "wgan", "wgan_gp", "l1", "l2")
 # Shared defaults. Seed 003 weighs adversarial, L1 and L2 terms by lambdas it does not give: pix2pix's

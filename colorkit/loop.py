@@ -24,7 +24,6 @@ from tqdm.auto import tqdm
 from . import hints, targets
 from .checkpoint import load_checkpoint, save_checkpoint
 from .data.imageset import image_tensor
-from .device import default_device
 from .metrics import rmse_ab
 
 AMP_MODES = ("auto", "off", "bf16", "fp16")
@@ -56,13 +55,6 @@ def dist_info() -> tuple[int, int]:
     """(rank, world size) of the torch.distributed group, (0, 1) outside torchrun."""
     ddp = dist.is_available() and dist.is_initialized()
     return (dist.get_rank(), dist.get_world_size()) if ddp else (0, 1)
-
-
-def resolve_device(device: str | torch.device | None, world: int = 1) -> torch.device:
-    """The device asked for, else this rank's GPU under torchrun, else colorkit's default device."""
-    if device is None and world > 1 and torch.cuda.is_available():
-        return torch.device("cuda", torch.cuda.current_device())  # torchrun: set_device(LOCAL_RANK) beforehand
-    return default_device() if device is None else torch.device(device)
 
 
 def cpu_fast_bf16() -> bool:

@@ -68,3 +68,13 @@ def test_non_finite_weights_are_never_saved(tmp_path):
         loop.run_epochs("t", 0, 1, 1, lambda e: None, lambda e, i: {}, lambda e, v, s: {}, lambda d: {}, path, [net],
                         progress=False)
     assert not path.exists()
+
+
+def test_one_device_rule_for_training_and_colouring():
+    from colorkit.device import resolve_device
+
+    assert resolve_device("cpu") == torch.device("cpu") and resolve_device(None).type in ("cpu", "cuda")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match=r"device 'cuda:1' asked for, but CUDA is not available here; use cpu"):
+            resolve_device("cuda:1")
+        assert resolve_device(None, world=2) == torch.device("cpu")  # torchrun without GPUs: the CPU

@@ -18,10 +18,11 @@ from torch.nn.parallel import DistributedDataParallel
 from .. import targets
 from .._checks import check_positive
 from ..data import augment
+from ..device import resolve_device
 from ..data.photos import random_crops
 from ..hints import hint_channels, hint_input, simulate_hints
 from ..loop import (AMP_MODES, AUGMENT, Curves, amp_dtype, checkpoint_state, device_images, dist_info, epoch_seed,
-                    resolve_device, restore, run_epochs, use_channels_last, validate)
+                    restore, run_epochs, use_channels_last, validate)
 
 # Optimiser presets, airbench style: each line says why it is here. cfg.lr / cfg.weight_decay override them.
 OPTIMIZERS: dict[str, dict[str, Any]] = {
