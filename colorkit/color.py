@@ -189,6 +189,11 @@ def join_lab(L: torch.Tensor, ab: torch.Tensor) -> torch.Tensor:
     return lab_to_rgb(torch.cat([L, ab], dim=1))
 
 
+def gray_from_l(L: torch.Tensor) -> torch.Tensor:
+    """Lab L (B, 1, H, W) in [0, 100] -> the sRGB grey image of that lightness (B, 3, H, W) in [0, 1] (a = b = 0)."""
+    return lab_to_rgb(torch.cat([L, L.new_zeros(L.shape[0], 2, *L.shape[2:])], dim=1))
+
+
 def _check_space(space: object, fn: str) -> str:
     if space not in SPACES:
         raise ValueError(f"{fn}: unknown space {space!r}; valid values: {', '.join(SPACES)}")

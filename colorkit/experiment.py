@@ -84,11 +84,11 @@ def evaluate(exp: Experiment, test_set, nb: NotebookRun, prior: torch.Tensor | N
 
 def comparison_rows(experiments: Sequence[Experiment], images: torch.Tensor) -> dict[str, torch.Tensor]:
     """Rows for viz.image_grid: the gray input, every experiment's colorization, and the truth."""
-    from .color import join_lab, split_lab, uint8_to_float
+    from .color import gray_from_l, split_lab, uint8_to_float
 
     rgb = uint8_to_float(images)
     L, ab = split_lab(rgb)
-    rows = {"input (L)": join_lab(L, torch.zeros_like(ab))}
+    rows = {"input (L)": gray_from_l(L)}
     rows.update({exp.name: exp.colorizer(images) for exp in experiments})
     rows["ground truth"] = rgb
     return rows

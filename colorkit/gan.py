@@ -211,7 +211,7 @@ def _samples(G: nn.Module, L: torch.Tensor, ab: torch.Tensor, path: Path) -> Pat
     with torch.no_grad():
         pred = G(L).float()  # (n, 2, H, W)
     G.train(was_training)
-    rows = [(L / 100).repeat(1, 3, 1, 1), color.from_luma_chroma(L, pred, "lab").clamp(0, 1),
+    rows = [color.gray_from_l(L), color.from_luma_chroma(L, pred, "lab").clamp(0, 1),
             color.from_luma_chroma(L, ab, "lab").clamp(0, 1)]  # 3 x (n, 3, H, W)
     path.parent.mkdir(parents=True, exist_ok=True)
     save_image(torch.cat(rows).float().cpu(), path, nrow=L.shape[0], padding=1)

@@ -144,7 +144,7 @@ class HintSession:
 
 def gray_image(session: HintSession) -> np.ndarray:
     """The photo's lightness as a grey uint8 image (H, W, 3)."""
-    grey = color.join_lab(session.L, torch.zeros_like(session.L).expand(1, 2, -1, -1))[0]
+    grey = color.gray_from_l(session.L)[0]
     return (grey.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
 
 

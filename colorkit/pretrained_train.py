@@ -75,10 +75,9 @@ def train_judge_model(name: str, train_set, test_set, recipe: dict[str, Any], ep
 
 def _grayscale(images: torch.Tensor) -> torch.Tensor:
     """uint8 RGB (N, 3, H, W) -> the grey image of the same lightness, float RGB in [0, 1] (Lab a = b = 0)."""
-    from .color import join_lab, split_lab, uint8_to_float
+    from .color import gray_from_l, split_lab, uint8_to_float
 
-    L, ab = split_lab(uint8_to_float(images))
-    return join_lab(L, torch.zeros_like(ab))
+    return gray_from_l(split_lab(uint8_to_float(images))[0])
 
 
 def train_transfer(name: str, train_set, test_set, recipe: dict[str, Any], epochs: int, work: Path,

@@ -170,7 +170,7 @@ def test_gradients_are_finite_and_correct():
 
 
 def test_conversions_keep_float32_inside_autocast():
-    """A model's forward (gray_rgb_from_l in the VGG front ends) runs under bf16 autocast: no colour cast."""
+    """A model's forward (color.gray_from_l in the VGG front ends) runs under bf16 autocast: no colour cast."""
     g = torch.Generator().manual_seed(0)
     rgb = torch.rand(2, 3, 8, 8, generator=g)
     L = torch.linspace(0, 100, 64).view(1, 1, 8, 8)

@@ -266,9 +266,9 @@ def test_bf16_autocast_forward_is_finite():
 def test_vgg_front_end_sees_the_grey_of_the_input_lightness():
     """The frozen VGG front end is fed the sRGB grey whose Lab is (L, 0, 0), not a re-converted image."""
     from colorkit.color import rgb_to_lab
-    from colorkit.models.compact import gray_rgb_from_l
+    from colorkit.color import gray_from_l
 
     L = torch.linspace(0, 100, 16, dtype=torch.float64).view(1, 1, 4, 4)
-    lab = rgb_to_lab(gray_rgb_from_l(L))
+    lab = rgb_to_lab(gray_from_l(L))
     assert torch.allclose(lab[:, :1], L, atol=1e-6)
     assert lab[:, 1:].abs().max() < 1e-2  # white (L = 100) is clipped to sRGB (1, 1, 1): a tiny a of 0.004

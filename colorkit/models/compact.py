@@ -25,7 +25,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from colorkit.color import join_lab, normalize_l
+from colorkit.color import gray_from_l, normalize_l
 
 from .heads import Colorizer, Head, scale_channels
 from .registry import register
@@ -94,11 +94,6 @@ def vgg16_bn_front(levels: int, pretrained: bool = True) -> nn.ModuleList:
     return nn.ModuleList(features[s[i]:s[i + 1]] for i in range(levels))
 
 
-def gray_rgb_from_l(L: torch.Tensor) -> torch.Tensor:
-    """Raw L (B, 1, H, W) in [0, 100] -> the sRGB grey (B, 3, H, W) in [0, 1] of that lightness (a = b = 0)."""
-    return join_lab(L, torch.zeros_like(L).expand(-1, 2, -1, -1))  # join_lab returns sRGB, clipped to [0, 1]
-
-
 class CompactNet(Colorizer):
     """L (B, 1, H, W) -> ab (B, 2, H, W) or logits (B, 313, H, W) through encoder, middle and decoder."""
 
@@ -148,7 +143,7 @@ class CompactNet(Colorizer):
     def forward(self, L: torch.Tensor) -> torch.Tensor:
         self.check_input(L)
         if self.cfg.vgg:  # the VGG front end sees the grey RGB image, ImageNet-normalised (B, 3, H, W)
-            x = (gray_rgb_from_l(L) - self.rgb_mean) / self.rgb_std
+            x = (gray_from_l(L) - self.rgb_mean) / self.rgb_std
         else:
             x = normalize_l(L)  # (B, 1, H, W) in [-1, 1]
         return self.head(self.features(x))

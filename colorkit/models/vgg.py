@@ -9,7 +9,7 @@ import torch
 import torch.nn as nn
 
 from .._checks import check_image_batch
-from ..color import join_lab
+from ..color import gray_from_l
 from .heads import Colorizer, Head, scale_channels
 from .registry import register
 
@@ -87,11 +87,6 @@ class VGG(nn.Module):
         return self.fc(self.penultimate(x))
 
 
-def gray_rgb_from_l(L: torch.Tensor) -> torch.Tensor:
-    """Raw L in [0, 100] (B, 1, H, W) -> the sRGB gray image of that lightness (B, 3, H, W) in [0, 1]."""
-    return join_lab(L, L.new_zeros(L.shape[0], 2, *L.shape[2:]))  # a = b = 0 through the shared conversion
-
-
 class VGGTransferColorizer(Colorizer):
     """Seed 004's transfer colorizer: VGG conv blocks (the judge's architecture) as encoder + deconv decoder.
 
@@ -150,7 +145,7 @@ class VGGTransferColorizer(Colorizer):
     def forward(self, L: torch.Tensor) -> torch.Tensor:
         """Raw L (B, 1, H, W) -> logits (B, 313, H / output_stride, W / output_stride) (or ab for other heads)."""
         self.check_input(L)
-        return self.head(self.features(gray_rgb_from_l(L)))
+        return self.head(self.features(gray_from_l(L)))
 
 
 @register("vgg_transfer", head="classify",
