@@ -60,7 +60,7 @@ def _work_dtype(x: torch.Tensor) -> torch.dtype:
 
 def _apply(matrix: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """(3, 3) matrix times every pixel of a (B, 3, H, W) batch, in x's precision even inside autocast."""
-    # Autocast would run this einsum (a bmm) in bf16 inside a model's forward (gray_rgb_from_l): a grey input
+    # Autocast would run this einsum (a bmm) in bf16 inside a model's forward (gray_from_l): a grey input
     # came out with |R - G| up to 4/255 and Lab off by 3 units. Colour maths stays in float32 / float64.
     with torch.autocast(x.device.type, enabled=False):
         return torch.einsum("ij,bjhw->bihw", matrix.to(x.dtype), x)

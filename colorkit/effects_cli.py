@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
+
+from ._files import atomic_write
 
 
 def build_parser(prog: str = "colorkit effects") -> argparse.ArgumentParser:
@@ -69,9 +70,7 @@ def main(argv: list[str] | None = None, prog: str = "colorkit effects") -> int:
                                for r in result["sweep"]))
     print(table)
     for name, text in (("effects.json", json.dumps(result, indent=1) + "\n"), ("effects.md", table + "\n")):
-        tmp = out / f".{name}.tmp"
-        tmp.write_text(text)
-        os.replace(tmp, out / name)
+        atomic_write(out / name, text)
     print(f"\nwrote {out / 'effects.json'} and effects.md in {result['seconds']:.0f} s")
     if expected is not None:
         if expected.get("n_images") != result["n_images"]:

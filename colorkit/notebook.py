@@ -14,6 +14,7 @@ from typing import Any, Callable, Sequence
 
 import torch
 
+from ._files import atomic_write
 from .device import default_device, seed_everything
 from .profiles import PROFILES, Profile, get_profile
 
@@ -93,11 +94,7 @@ class NotebookRun:
         payload = {"notebook": self.name, "profile": self.profile.name, "device": device_name(self.device),
                    "seconds": round(time.time() - self.started, 1), **self.results}
         target = self.run_dir / RESULTS_DIR / f"{self.name}.json"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(payload, indent=2, default=_jsonable))
-        os.replace(tmp, target)
-        return target
+        return atomic_write(target, json.dumps(payload, indent=2, default=_jsonable))
 
     def checkpoint_path(self, name: str) -> Path:
         """Where a model of this run is checkpointed (later notebooks of the run find it here)."""

@@ -18,6 +18,7 @@ from typing import Any
 import torch
 import torch.nn as nn
 
+from ._files import atomic_write
 from .checkpoint import load_checkpoint, save_checkpoint
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
@@ -138,10 +139,7 @@ def export_pretrained(name: str, model: nn.Module, spec: dict[str, Any], card: d
 def write_card(name: str, card: dict[str, Any], folder: str | os.PathLike | None = None) -> Path:
     """Write NAME.json atomically (a temp file, then a rename); returns its path."""
     path = weights_path(name, folder)[1]
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(card, indent=2) + "\n")
-    os.replace(tmp, path)
-    return path
+    return atomic_write(path, json.dumps(card, indent=2) + "\n")
 
 
 def summary_line(card: dict[str, Any]) -> str:

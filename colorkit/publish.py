@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import re
 from pathlib import Path
 from typing import Any
 
+from ._files import atomic_write
 from .runner import NOTEBOOK_PATTERN, notebooks_dir
 
 INJECTED_TAG = "injected-parameters"
@@ -125,7 +125,5 @@ def publish(run_dir: str | Path, folder: str | Path | None = None) -> dict[str, 
         raise FileNotFoundError(f"{folder} has no {', '.join(missing)} to publish into")
     notebooks = {p.name: published(p, folder / p.name) for p in copies}  # every one checked before any is written
     for name, nb in notebooks.items():
-        tmp = folder / f".{name}.tmp"
-        tmp.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
-        os.replace(tmp, folder / name)
+        atomic_write(folder / name, json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
     return {Path(name).stem: nb["metadata"]["colorkit"] for name, nb in notebooks.items()}

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from ._checks import check_positive
+from ._files import atomic_write
 from .color import rgb_to_lab, uint8_to_float
 from .data.cifar import cache_dir_path
 from .data.imageset import image_tensor
@@ -246,10 +247,7 @@ def _download(target: Path, timeout: float) -> str | None:
             with urllib.request.urlopen(url, timeout=timeout) as r:  # noqa: S310 (fixed https URL)
                 data = r.read()
             _validate_prior_file(target, data)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_name(target.name + ".part")
-            tmp.write_bytes(data)
-            os.replace(tmp, target)
+            atomic_write(target, data)
             return None
         except (OSError, ValueError) as e:  # URLError and timeouts are OSErrors
             error = f"{url}: {e}"

@@ -12,12 +12,12 @@ import json
 import math
 import os
 from dataclasses import dataclass
-from pathlib import Path
 from statistics import NormalDist
 from typing import Any, Callable
 
 import torch
 
+from ._files import atomic_write
 from .color import rgb_to_lab, uint8_to_float
 
 SIDES = ("left", "right")
@@ -154,11 +154,7 @@ class TuringTest:
                               "real_side": t.real_side, "choice": t.choice, "fooled": t.fooled}
                              for t in self.trials], **extra}
         if path is not None:
-            path = Path(path)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(path.name + ".tmp")
-            tmp.write_text(json.dumps(record, indent=2))
-            os.replace(tmp, path)
+            atomic_write(path, json.dumps(record, indent=2))
         return record
 
 

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from .._files import atomic_write
 from .imageset import ImageSet
 from .photos import IMAGE_EXTENSIONS, pil_to_rgb
 
@@ -247,11 +248,7 @@ def _source_key(p: Path, split: str, limit: int | None) -> str:
 
 
 def _save_npz(path: Path, **arrays) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as f:  # written under a temporary name, then renamed: atomic
-        np.savez(f, **arrays)
-    os.replace(tmp, path)
+    atomic_write(path, lambda f: np.savez(f, **arrays))
 
 
 def load_cifar10(path=None, split: str = "train", limit: int | None = None, cache_dir=None,
