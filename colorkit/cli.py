@@ -71,7 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     colorize = sub.add_parser("colorize", help="colour your own photos with a trained checkpoint (exit 1 when "
                               "some files were skipped, 2 on bad arguments or a bad checkpoint)", epilog=COLORIZE_EXIT)
-    colorize.add_argument("inputs", nargs="+", metavar="PHOTO_OR_FOLDER", help="image files and/or folders of them")
+    colorize.add_argument("inputs", nargs="+", metavar="PHOTO_OR_FOLDER", help="image files and/or folders of them "
+                          "(a folder's own files, not its sub-folders: the outputs go to one flat folder)")
     colorize.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="where <stem>_colorized.png go "
                           "(<name>_colorized.png, e.g. a.jpg_colorized.png, when a photo's folder holds another "
                           "image with its stem, e.g. a.png)")

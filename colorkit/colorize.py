@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 
 from .checkpoint import DEFAULT_IMAGE_SIZE
 from .colorizer import Colorizer, image_pair
-from .data.photos import DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS
+from .data.photos import DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, photo_files
 from .device import resolve_device
 from .outputs import make_out_dir, output_paths, write_png
 from .quantize import DEFAULT_T
@@ -92,19 +92,9 @@ def colorize_images(colorizer: Colorizer, images: Sequence[torch.Tensor],
 
 
 def find_photos(inputs: str | os.PathLike | Sequence[str | os.PathLike]) -> list[Path]:
-    """Files given, plus the image files (by extension) directly inside each folder given, in sorted order."""
-    from .data import IMAGE_EXTENSIONS
-
-    inputs = [inputs] if isinstance(inputs, (str, os.PathLike)) else list(inputs)
-    found = []
-    for item in map(Path, inputs):
-        if item.is_dir():
-            found += sorted(p for p in item.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
-        elif item.is_file():
-            found.append(item)
-        else:
-            raise FileNotFoundError(f"colorize_photos: photo or folder {str(item)!r} does not exist")
-    return list(dict.fromkeys(found))  # a file named twice is done once
+    """Files given, plus the image files directly inside each folder given (data.photos.photo_files, not recursive:
+    the outputs go to one flat folder), each once."""
+    return photo_files(inputs, recursive=False, fn="colorize_photos")
 
 
 def _empty_folders(inputs: str | os.PathLike | Sequence[str | os.PathLike]) -> list[Path]:

@@ -348,3 +348,17 @@ def test_a_printed_set_names_files_not_the_machines_folders():
                 source="/work/shared/data/cifar10-jpeg.tar.gz")
     text = repr(s)
     assert "'photos in trip'" in text and "from cifar10-jpeg.tar.gz)" in text and "/home" not in text and "/work" not in text
+
+
+def test_one_photo_listing_for_training_priors_and_colorize(tmp_path):
+    from colorkit.colorize import find_photos
+    from colorkit.data.photos import photo_files
+
+    (tmp_path / "sub").mkdir()
+    for name in ("b.PNG", "a.jpg", "notes.txt", "sub/c.png"):
+        (tmp_path / name).write_bytes(b"")
+    a, b, c = tmp_path / "a.jpg", tmp_path / "b.PNG", tmp_path / "sub" / "c.png"
+    assert photo_files(tmp_path) == [a, b, c]  # training data and priors: sub-folders too
+    assert find_photos([tmp_path, a]) == [a, b]  # colorize: a folder's own photos (one flat output folder), once
+    with pytest.raises(FileNotFoundError, match=r"colorize_photos: '.*nowhere' is neither an image file nor a folder"):
+        find_photos(tmp_path / "nowhere")

@@ -70,22 +70,22 @@ def _read_photo(path: Path, size: int | None, max_pixels: int | None = None) -> 
     return rgb
 
 
-def photo_files(paths) -> list[Path]:
-    """The image files (by extension) under folders (recursively) and the files given, in sorted order a folder."""
-    return _photo_files(paths)
+def photo_files(paths, recursive: bool = True, fn: str = "load_photos") -> list[Path]:
+    """The files given and the image files (by extension) in each folder given, sorted per folder, each file once.
 
-
-def _photo_files(paths) -> list[Path]:
+    recursive: also in sub-folders (training data, priors); `colorkit colorize` lists a folder's own files only, as
+    it writes one flat folder of outputs named after the photos."""
     items = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
     files = []
     for item in map(Path, items):
         if item.is_dir():
-            files += sorted(f for f in item.rglob("*") if f.is_file() and f.suffix.lower() in IMAGE_EXTENSIONS)
+            found = item.rglob("*") if recursive else item.iterdir()
+            files += sorted(f for f in found if f.is_file() and f.suffix.lower() in IMAGE_EXTENSIONS)
         elif item.is_file():
             files.append(item)
         else:
-            raise FileNotFoundError(f"load_photos: {str(item)!r} is neither an image file nor a folder")
-    return files
+            raise FileNotFoundError(f"{fn}: {str(item)!r} is neither an image file nor a folder")
+    return list(dict.fromkeys(files))
 
 
 def load_photos(paths, size: int | None = None, on_error: str = "raise",
@@ -100,7 +100,7 @@ def load_photos(paths, size: int | None = None, on_error: str = "raise",
         raise ValueError(f"load_photos: size must be a positive int or None, got {size!r}")
     if max_pixels is not None and (not isinstance(max_pixels, int) or max_pixels <= 0):
         raise ValueError(f"load_photos: max_pixels must be a positive int or None, got {max_pixels!r}")
-    images, kept, skipped, files = [], [], [], _photo_files(paths)
+    images, kept, skipped, files = [], [], [], photo_files(paths)
     for f in files:
         try:
             rgb = _read_photo(f, size, max_pixels)
@@ -163,9 +163,9 @@ def photo_training_sets(folder: str | os.PathLike, size: int, multiple: int = 1,
                          f"multiple), got {size!r}")
     split = (root / "train").is_dir() and (root / "test").is_dir()
     if split:
-        train_files, test_files = _photo_files(root / "train"), _photo_files(root / "test")
+        train_files, test_files = photo_files(root / "train"), photo_files(root / "test")
     else:
-        files = _photo_files(root)
+        files = photo_files(root)
         held = files[::10] if len(files) >= 10 else []
         train_files, test_files = [f for f in files if f not in held], held or files
     for files, part in ((train_files, "train"), (test_files, "test")):
