@@ -11,7 +11,9 @@ import torch
 
 from .color import split_lab, uint8_to_float
 from .data.imageset import image_tensor
+from .device import default_device
 from .metrics import colorizer_ab, evaluate_colorizer, rmse_ab
+from .stats import mean_paired_bootstrap
 
 GRAYSCALE = "grayscale (ab = 0)"
 MEAN_COLOUR = "dataset-mean colour"
@@ -50,8 +52,6 @@ def baseline_rows(train, test, device: torch.device | str | None = None,
 def per_image_rmse_ab(colorizer: Any, images, device: torch.device | str | None = None,
                       batch_size: int = 256) -> torch.Tensor:
     """RMSE ab of each image (N,) float64: colorizer is a Colorizer or a callable L (B, 1, H, W) -> ab."""
-    from .device import default_device
-
     x = image_tensor(images, "images", "per_image_rmse_ab", allow_empty=False)
     device = torch.device(device) if device is not None else default_device()
     out = []
@@ -65,7 +65,5 @@ def per_image_rmse_ab(colorizer: Any, images, device: torch.device | str | None 
 
 def paired_difference(a: torch.Tensor, b: torch.Tensor, n_boot: int = 1000, seed: int = 0) -> dict[str, Any]:
     """Mean of a - b over the same images (per-image values) with its 95 % paired-bootstrap interval (colorkit.stats)."""
-    from .stats import mean_paired_bootstrap
-
     return mean_paired_bootstrap(torch.as_tensor(a).double().numpy(), torch.as_tensor(b).double().numpy(),
                                  n_boot, seed)

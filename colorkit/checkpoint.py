@@ -11,6 +11,9 @@ from typing import Any
 import torch
 
 from ._files import atomic_write
+from .device import default_device
+from .models import build_model
+from .profiles import PROFILES
 
 FORMAT = "colorkit-checkpoint"
 VERSION = 1
@@ -89,7 +92,6 @@ def checkpoint_info(state: dict[str, Any]) -> dict[str, Any]:
     size = state.get("image_size") or config.get("image_size")
     profile = state.get("profile") or config.get("profile")
     if size is None and profile:
-        from .profiles import PROFILES
         size = PROFILES[profile].image_size if profile in PROFILES else None
     metrics = {k: v[-1] for k, v in history.items() if k in ("train_loss", "val_loss", "val_rmse_ab") and v}
     return {"name": spec.pop("name", None), "head": spec.pop("head", None), "options": spec,
@@ -138,9 +140,6 @@ def find_checkpoints(folder: str | os.PathLike) -> list[Path]:
 
 def load_model(path: str | os.PathLike, device: str | torch.device | None = None) -> tuple[torch.nn.Module, dict]:
     """Rebuild a trained model from a train.fit checkpoint (eval mode); returns it and the checkpoint's metadata."""
-    from .device import default_device
-    from .models import build_model
-
     state = load_checkpoint(path, map_location="cpu")
     if not state.get("spec"):
         raise CheckpointError(f"load_model: {path} has no model spec; it was not written by colorkit.train.fit")

@@ -19,8 +19,11 @@ from tqdm.auto import tqdm
 
 from .checkpoint import DEFAULT_IMAGE_SIZE
 from .colorizer import Colorizer, image_pair
+from .data import load_photos, photo_pixels
 from .data.photos import DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, photo_files
 from .device import resolve_device
+from .hint_points import check_points, hints_for_photos, hints_from_points, load_hints_file
+from .hints import hint_channels
 from .outputs import make_out_dir, output_paths, write_png
 from .quantize import DEFAULT_T
 from .upsample import DEFAULT_UPSAMPLE
@@ -76,8 +79,6 @@ def colorize_images(colorizer: Colorizer, images: Sequence[torch.Tensor],
     own: sizes differ, and one full-resolution photo at a time bounds the memory. points: per image, user hints
     [(x, y, colour)] in its pixels (colorkit.hint_points.hints_from_points) or None, for hint models.
     """
-    from .hint_points import hints_from_points
-
     device = next(colorizer.model.parameters()).device
     for img in images:
         if not isinstance(img, torch.Tensor) or img.dim() != 3 or img.shape[0] != 3 or img.dtype != torch.uint8:
@@ -106,8 +107,6 @@ def _empty_folders(inputs: str | os.PathLike | Sequence[str | os.PathLike]) -> l
 def _plan(paths: list[Path], targets: list[Path], overwrite: bool, max_pixels: int | None,
           report: ColorizeReport) -> list[tuple[Path, Path, int]]:
     """(photo, output, pixels) to do; existing outputs (unless overwrite) and photos over budget go to skipped."""
-    from .data import photo_pixels
-
     todo, claimed = [], {}
     for path, target in zip(paths, targets):
         if target in claimed:  # x/a.jpg and y/a.jpg: outputs are named after the file alone
@@ -173,8 +172,6 @@ def colorize_photos(photos: str | os.PathLike | Sequence[str | os.PathLike], out
     hints (hint models only): a HINTS.json path or its content, see colorkit.hint_points.load_hints_file.
     upsample: "guided" (colour stops at the photo's edges) or "bilinear", see colorkit.upsample.
     """
-    from .data import load_photos
-
     if on_error not in ("skip", "raise"):
         raise ValueError(f"colorize_photos: on_error must be 'skip' or 'raise', got {on_error!r}")
     if not isinstance(batch_size, int) or batch_size < 1:
@@ -248,9 +245,6 @@ def colorize_photos(photos: str | os.PathLike | Sequence[str | os.PathLike], out
 def _photo_hints(hints, model: torch.nn.Module, name: str, paths: list[Path]) -> dict[Path, list]:
     """Each photo's hint points, checked against its size (EXIF-rotated, from the header) before anything is written."""
     from PIL import Image
-
-    from .hint_points import check_points, hints_for_photos, load_hints_file
-    from .hints import hint_channels
 
     if not hint_channels(model):
         raise ValueError(f"colorize_photos: hints were given, but the model {name} has no hint input "

@@ -22,8 +22,9 @@ import torch
 from torch import nn
 
 from . import targets
-from .checkpoint import DEFAULT_IMAGE_SIZE, CheckpointError, checkpoint_info, load_checkpoint, model_spec
+from .checkpoint import DEFAULT_IMAGE_SIZE, CheckpointError, checkpoint_info, load_checkpoint, load_model, model_spec
 from .device import resolve_device
+from .pretrained import NAMES, load_pretrained
 from .quantize import DEFAULT_T
 from .upsample import DEFAULT_UPSAMPLE, UPSAMPLE_METHODS
 
@@ -132,8 +133,6 @@ class Colorizer:
     @classmethod
     def from_pretrained(cls, name: str, device: str | torch.device | None = None, **decoding) -> "Colorizer":
         """A colorizer the kit ships (colorkit/weights), by name; decoding: T, method, size."""
-        from .pretrained import load_pretrained
-
         model, card = load_pretrained(name, device)
         if not hasattr(model, "output_kind"):
             raise ValueError(f"Colorizer.from_pretrained: {name!r} is {card.get('task', 'not a colorizer')}; "
@@ -161,9 +160,6 @@ def image_pair(size: int | Sequence[int]) -> tuple[int, int]:
 def load_colorizer(path: str | os.PathLike, device: str | torch.device | None = None,
                    image_size: int | None = None) -> tuple[nn.Module, dict[str, Any]]:
     """A checkpoint's model (eval mode, on device) and its info; image_size overrides the recorded one."""
-    from .pretrained import NAMES, load_pretrained
-    from .checkpoint import load_model
-
     if image_size is not None:
         image_pair(image_size)
     device = resolve_device(device)

@@ -21,6 +21,7 @@ from .color import join_lab, split_lab, uint8_to_float
 from .colorizer import Colorizer
 from .judge import _judge_batch, frechet_distance
 from .metrics import colorfulness, colorizer_ab, psnr, rmse_ab
+from .pretrained import PretrainedMissing, load_pretrained
 
 # The colourings measured: name -> (reference model, decoding); "grayscale" and "truth" need no model.
 VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -88,8 +89,6 @@ def load_references(device: str | torch.device = "cpu", variants=None, judges=JU
                     ) -> tuple[dict[str, Colorizer], dict[str, torch.nn.Module], list[str]]:
     """(colourings by name, judges by name, names of reference models not in the package); `variants`: only these
     colourings (names of VARIANTS; default all), `judges`: only these judges."""
-    from .pretrained import PretrainedMissing, load_pretrained
-
     wanted = VARIANTS if variants is None else {v: VARIANTS[v] for v in variants}
     models, judge_models, missing = {}, {}, []
     for name in sorted({m for m, _ in wanted.values()}):
@@ -223,8 +222,6 @@ def temperature_sweep(images: torch.Tensor, colorizers: dict[str, Colorizer] | N
 
     colorizers: {name: Colorizer}; None: the reference classifiers the package holds (classifier_unbalanced,
     classifier)."""
-    from .pretrained import PretrainedMissing
-
     if colorizers is None:
         colorizers = {}
         for name in ("classifier_unbalanced", "classifier"):

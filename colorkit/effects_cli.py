@@ -8,6 +8,8 @@ import time
 from pathlib import Path
 
 from ._files import atomic_write
+from .data import load_dataset
+from .effects import changed_verdicts, effects_table, format_effects, format_summary, temperature_sweep
 
 
 def build_parser(prog: str = "colorkit effects") -> argparse.ArgumentParser:
@@ -30,9 +32,6 @@ def build_parser(prog: str = "colorkit effects") -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None, prog: str = "colorkit effects") -> int:
     """Measure the references, print the table, write effects.json / effects.md, compare with --check."""
-    from .data import load_dataset
-    from .effects import changed_verdicts, effects_table, format_effects, format_summary, temperature_sweep
-
     args = build_parser(prog).parse_args(argv)
     for flag in ("limit", "n_boot", "sweep_limit"):
         value = getattr(args, flag)

@@ -9,6 +9,7 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
+from .checkpoint import CheckpointError, find_checkpoints, load_model
 from .colorizer import Colorizer
 from .device import default_device
 from .quantize import DEFAULT_T
@@ -44,9 +45,6 @@ def load_run_colorizers(run_dir: str | os.PathLike, device: torch.device | str |
     Named by checkpoint stem (the experiment name slugified), regressors first; classifiers several ways (see
     decodings). Files that are not colorizers (judges) are left out; ones that fail to load are skipped with a warning.
     """
-    from .checkpoint import CheckpointError, find_checkpoints
-    from .checkpoint import load_model
-
     if not Path(run_dir).is_dir():
         raise FileNotFoundError(f"load_run_colorizers: run_dir {str(run_dir)!r} is not a folder")
     device = torch.device(device) if device is not None else default_device()

@@ -7,13 +7,16 @@ from typing import Any, Sequence
 
 import torch
 
+from .color import gray_from_l, split_lab, uint8_to_float
 from .colorizer import Colorizer
 from .gan import build_gan, fit_gan
 from .metrics import evaluate_colorizer
 from .models import build_model, count_parameters
 from .notebook import NotebookRun
+from .pretrained import load_pretrained
 from .profiles import Profile
 from .quantize import DEFAULT_T
+from .runner import format_table
 from .train import History, TrainConfig, fit
 
 METRIC_COLUMNS = ("model", "rmse_ab", "rmse_rgb", "psnr", "ssim", "auc", "auc_rebalanced", "colorfulness",
@@ -65,8 +68,6 @@ def run_experiment(name: str, model: str | torch.nn.Module, train_set, test_set,
 def pretrained_experiment(name: str, test_set, nb: NotebookRun, T: float = DEFAULT_T, method: str = "annealed",
                           prior: torch.Tensor | None = None) -> Experiment:
     """A pretrained model shipped with the kit ("classifier", "regressor") as an evaluated Experiment (no training)."""
-    from .pretrained import load_pretrained
-
     model, card = load_pretrained(name, nb.device)
     colorizer = Colorizer(model, f"pretrained {name}", T=T, method=method)
     exp = evaluate(Experiment(colorizer.name, colorizer, History(), {}), test_set, nb, prior)
@@ -84,8 +85,6 @@ def evaluate(exp: Experiment, test_set, nb: NotebookRun, prior: torch.Tensor | N
 
 def comparison_rows(experiments: Sequence[Experiment], images: torch.Tensor) -> dict[str, torch.Tensor]:
     """Rows for viz.image_grid: the gray input, every experiment's colorization, and the truth."""
-    from .color import gray_from_l, split_lab, uint8_to_float
-
     rgb = uint8_to_float(images)
     L, ab = split_lab(rgb)
     rows = {"input (L)": gray_from_l(L)}
@@ -97,8 +96,6 @@ def comparison_rows(experiments: Sequence[Experiment], images: torch.Tensor) -> 
 def show_table(rows: Sequence[dict[str, Any]], columns: Sequence[str] = METRIC_COLUMNS):
     """Display result rows as a table in a notebook (markdown), and return its text."""
     from IPython.display import Markdown, display
-
-    from .runner import format_table
 
     text = format_table(list(rows), tuple(columns))
     display(Markdown(text))

@@ -10,7 +10,9 @@ import torch.nn.functional as F
 
 from .colorize import colorize_images
 from .colorizer import Colorizer
+from .notebook import figure_widget
 from .quantize import DEFAULT_T
+from .viz import image_grid
 
 
 def colorize_explorer(checkpoints: Sequence[str | os.PathLike], images: Sequence[torch.Tensor],
@@ -21,9 +23,6 @@ def colorize_explorer(checkpoints: Sequence[str | os.PathLike], images: Sequence
     The photos are a picture (notebook.figure_widget), not an Output widget, so a headless run never waits on it.
     """
     import ipywidgets as w
-
-    from .notebook import figure_widget
-    from .viz import image_grid
 
     paths = [Path(p) for p in checkpoints]
     thumbs = [_thumbnail(img, display_size) for img in images]

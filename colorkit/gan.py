@@ -27,11 +27,12 @@ from torch import nn
 from . import color, losses, targets
 from ._checks import check_positive
 from .data import augment
+from .device import resolve_device
+from .loop import (AMP_MODES, AUGMENT, Curves, amp_dtype, checkpoint_state, device_images, epoch_seed, restore,
+                   run_epochs, validate)
+from .models import MODEL_PRESETS, build_model
 from .models.discriminator import (backward_step, build_discriminator, check_discriminator, discriminator_step,
                                    generator_adversarial_loss)
-from .device import resolve_device
-from .loop import (AMP_MODES, AUGMENT, Curves, amp_dtype, checkpoint_state, device_images, epoch_seed, restore, run_epochs,
-                   validate)
 
 VARIANTS = ("dcgan", "lsgan", "ebgan", "wgan", "wgan_gp", "l1", "l2")
 # Shared defaults. Seed 003 weighs adversarial, L1 and L2 terms by lambdas it does not give: pix2pix's
@@ -332,8 +333,6 @@ def fit_gan(generator: nn.Module, discriminator: nn.Module | None, train_set: An
 def build_gan(variant: str = "dcgan", generator: str | nn.Module = "zhang_regressor", width: float = 1.0, n_layers: int = 3,
               norm: str | None = None, **overrides: Any) -> tuple[nn.Module, nn.Module | None, GANConfig]:
     """(G, D, cfg) for a variant: G by registry name (or as given), D as the preset says (None for l1 / l2)."""
-    from .models import MODEL_PRESETS, build_model
-
     cfg = GANConfig(variant=variant, **overrides)
     if isinstance(generator, str):  # build_model lists the valid names for an unknown one
         preset = MODEL_PRESETS.get(generator)

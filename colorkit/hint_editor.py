@@ -20,6 +20,7 @@ from .colorizer import Colorizer
 from .hint_points import check_points, hints_from_points, parse_color
 from .hints import hint_channels
 from .metrics import psnr
+from .notebook import figure_bytes
 from .quantize import DEFAULT_T, ab_bins
 
 
@@ -274,8 +275,6 @@ def _still(session: HintSession, grey: np.ndarray, scale: float) -> str:
     import base64
 
     import matplotlib.pyplot as plt
-
-    from .notebook import figure_bytes
 
     fig, axes = plt.subplots(1, 2, figsize=(6, 3.2))
     axes[0].imshow(grey)

@@ -7,8 +7,12 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
+from . import color
 from ._checks import check_image_batch, check_tensor
 from .colorizer import Colorizer
+from .data import ImageSet, batches, image_tensor
+from .device import default_device
+from .quantize import encode_hard
 
 CI_Z = 1.959964  # the two-sided 95 % quantile of the normal distribution (*_ci95 half-widths)
 
@@ -93,7 +97,6 @@ def _auc_curve(pred_ab: torch.Tensor, true_ab: torch.Tensor, max_threshold: int,
 
 def _prior_weights(true_ab: torch.Tensor, prior: torch.Tensor) -> torch.Tensor:
     """Per-pixel weight 1 / prior[bin of the true colour] (B, H, W); empty bins get the largest finite weight."""
-    from .quantize import encode_hard
     prior = torch.as_tensor(prior, device=true_ab.device).to(true_ab.dtype).flatten()
     if prior.numel() != 313:
         raise ValueError(f"auc_ab: expected prior as a (313,) bin distribution, got shape {tuple(prior.shape)}")
@@ -158,9 +161,6 @@ def evaluate_colorizer(predict_ab: Colorizer | Callable[[torch.Tensor], torch.Te
 
     predict_ab: a Colorizer, or a callable Lab L (B, 1, H, W) -> ab (B, 2, H, W) (see colorizer_ab).
     """
-    from . import color
-    from .data import ImageSet, batches, image_tensor
-    from .device import default_device
     if not isinstance(images, ImageSet):
         images = ImageSet(image_tensor(images, "images", "evaluate_colorizer"), None, [], "tensor", "tensor")
     device = torch.device(device) if device is not None else default_device()

@@ -20,6 +20,9 @@ import torch.nn as nn
 
 from ._files import atomic_write
 from .checkpoint import load_checkpoint, save_checkpoint
+from .device import default_device
+from .models import build_model
+from .models.airnet import AirNet, AirNetConfig
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 # The models the kit ships: the judges, the four of `make pretrained`, and the reference models of the effects
@@ -74,9 +77,6 @@ def list_pretrained(folder: str | os.PathLike | None = None) -> list[dict[str, A
 
 def build_from_spec(spec: dict[str, Any]) -> nn.Module:
     """An untrained model from a stored spec: a colorizer preset (models.build_model) or the judge (AirNet)."""
-    from .models import build_model
-    from .models.airnet import AirNet, AirNetConfig
-
     spec = dict(spec)
     if spec.get("name") == "airnet":
         model = AirNet(AirNetConfig(num_classes=int(spec.get("num_classes", 10)),
@@ -90,8 +90,6 @@ def build_from_spec(spec: dict[str, Any]) -> nn.Module:
 def load_pretrained(name: str, device: str | torch.device | None = None, folder: str | os.PathLike | None = None,
                     verify: bool = True) -> tuple[nn.Module, dict[str, Any]]:
     """(model in eval mode, float32, on device; its card). verify: check NAME.pt against the card's sha256."""
-    from .device import default_device
-
     card = read_card(name, folder)
     pt, _ = weights_path(name, folder)
     if verify and sha256_file(pt) != card["sha256"]:

@@ -15,11 +15,21 @@ from typing import Any
 
 import torch
 
+from .color import gray_from_l, split_lab, uint8_to_float
 from .colorizer import Colorizer
+from .data import load_dataset
 from .effects import measure
+from .gan import build_gan, fit_gan
+from .hint_eval import psnr_vs_hints
+from .judge import judge_images
+from .judge_train import JudgeConfig, train_judge
+from .loop import cpu_fast_bf16
 from .metrics import evaluate_colorizer
+from .models import build_model
 from .pretrained import WEIGHTS_DIR, PretrainedMissing, export_pretrained, load_pretrained, write_card
+from .rebalance import class_weights, empirical_prior
 from .recipes import RECIPES
+from .train import TrainConfig, fit
 
 
 def _git_commit() -> str | None:
@@ -34,7 +44,6 @@ def _git_commit() -> str | None:
 def _hardware(device: torch.device) -> str:
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
-    from .loop import cpu_fast_bf16
 
     model = platform.machine()
     try:
@@ -46,8 +55,6 @@ def _hardware(device: torch.device) -> str:
 
 
 def _judge_config(recipe: dict[str, Any], epochs: int):
-    from .judge_train import JudgeConfig
-
     keys = ("batch_size", "lr", "warmup", "weight_decay", "label_smoothing", "crop_padding", "widths", "inputs",
             "ema", "tta")
     return JudgeConfig(arch="airnet", epochs=epochs, profile="pretrained", **{k: recipe[k] for k in keys})
@@ -56,9 +63,6 @@ def _judge_config(recipe: dict[str, Any], epochs: int):
 def train_judge_model(name: str, train_set, test_set, recipe: dict[str, Any], epochs: int, work: Path,
                       device: torch.device):
     """Train (or resume) a judge (AirNet on RGB or on ab only); returns (model, spec, card fields)."""
-    from .judge import judge_images
-    from .judge_train import train_judge
-
     model, info = train_judge(train_set, test_set, _judge_config(recipe, epochs), device=device,
                               cache=work / f"{name}.pt")
     x, y = test_set.images, test_set.labels
@@ -75,17 +79,12 @@ def train_judge_model(name: str, train_set, test_set, recipe: dict[str, Any], ep
 
 def _grayscale(images: torch.Tensor) -> torch.Tensor:
     """uint8 RGB (N, 3, H, W) -> the grey image of the same lightness, float RGB in [0, 1] (Lab a = b = 0)."""
-    from .color import gray_from_l, split_lab, uint8_to_float
-
     return gray_from_l(split_lab(uint8_to_float(images))[0])
 
 
 def train_transfer(name: str, train_set, test_set, recipe: dict[str, Any], epochs: int, work: Path,
                    device: torch.device, judge_folder: Path | None):
     """Seed 004's transfer colorizer: train (or load) the VGG backbone classifier, then the colorizer on its blocks."""
-    from .judge_train import JudgeConfig, train_judge
-    from .models import build_model
-
     bcfg = JudgeConfig(arch=recipe["cfg"], width=recipe["width"], epochs=recipe["backbone_epochs"],
                        batch_size=recipe["backbone_batch_size"], lr=recipe["backbone_lr"], profile="pretrained")
     backbone, info = train_judge(train_set, test_set, bcfg, device=device, cache=work / f"{name}_backbone.pt")
@@ -106,10 +105,6 @@ def train_colorizer(name: str, train_set, test_set, recipe: dict[str, Any], epoc
                     device: torch.device, judge_folder: Path | None, model: torch.nn.Module | None = None,
                     prior_set=None):
     """Train (or resume) a colorizer with colorkit.train.fit; evaluate it and judge it; returns (model, spec, card)."""
-    from .models import build_model
-    from .rebalance import class_weights, empirical_prior
-    from .train import TrainConfig, fit
-
     if model is None:
         torch.manual_seed(0)
         model = build_model(recipe["model"], head=recipe["head"], width=recipe["width"])
@@ -125,8 +120,6 @@ def train_colorizer(name: str, train_set, test_set, recipe: dict[str, Any], epoc
     out = "313-bin logits at H/4; decode with the annealed mean" if recipe["head"] == "classify" else "ab"
     task = f"colorizer: L in [0, 100] (B, 1, H, W) -> {out}"
     if getattr(model, "hint_channels", 0):
-        from .hint_eval import psnr_vs_hints
-
         rows = psnr_vs_hints(Colorizer(model), test_set)
         metrics["psnr_vs_hints"] = rows
         psnr = {r["hints"]: r["psnr"] for r in rows}
@@ -145,9 +138,6 @@ def train_colorizer(name: str, train_set, test_set, recipe: dict[str, Any], epoc
 def train_gan_model(name: str, train_set, test_set, recipe: dict[str, Any], epochs: int, work: Path,
                     device: torch.device, judge_folder: Path | None):
     """Train (or resume) a conditional GAN with colorkit.gan.fit_gan; evaluate and judge G; returns (G, spec, card)."""
-    from .gan import build_gan, fit_gan
-    from .models import build_model
-
     torch.manual_seed(0)
     G = build_model(recipe["model"], head="tanh", width=recipe["width"])
     G, D, cfg = build_gan(recipe["variant"], G, width=recipe["disc_width"], epochs=epochs,
@@ -211,8 +201,6 @@ def recard(name: str, test_set, device: torch.device, folder: Path) -> dict[str,
 
 def _recard_judge(name: str, model: torch.nn.Module, card: dict[str, Any], test_set, folder: Path) -> dict[str, Any]:
     """Measure a shipped judge again with its recipe's test-time augmentation; rewrite its card."""
-    from .judge import judge_images
-
     tta = RECIPES[name]["tta"]
     x, y = test_set.images, test_set.labels
     top1 = judge_images(model, x, y, tta=tta)["top1"]
@@ -262,8 +250,6 @@ def apply_overrides(recipe: dict[str, Any], pairs: list[str]) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     """Train one pretrained model (resuming), evaluate it, export weights and card."""
-    from .data import load_dataset
-
     args = build_parser().parse_args(argv)
     try:
         recipe = apply_overrides(RECIPES[args.name], args.set)

@@ -18,7 +18,7 @@ from ._files import atomic_write
 from .color import rgb_to_lab, uint8_to_float
 from .data.cifar import cache_dir_path
 from .data.imageset import image_tensor
-from .data.photos import DEFAULT_MAX_PIXELS
+from .data.photos import DEFAULT_MAX_PIXELS, load_photos, photo_files
 from .quantize import Q, ab_bins, encode_hard
 
 ENV_PRIOR = "COLORKIT_ZHANG_PRIOR"  # explicit path to prior_probs.npy
@@ -171,8 +171,6 @@ def photo_prior(paths: str | os.PathLike | Sequence[str | os.PathLike], sigma: f
     Every pixel counts once (photos over max_side are shrunk first); unreadable photos are skipped. sigma 0: raw.
     """
     import torch.nn.functional as F
-
-    from .data.photos import load_photos, photo_files
 
     check_sigma(sigma, "photo_prior", allow_zero=True)
     if max_side is not None and (isinstance(max_side, bool) or not isinstance(max_side, int) or max_side < 1):

@@ -17,7 +17,7 @@ from typing import Any, Sequence
 
 import torch
 
-from .effects import CLAIMS, check_claim, load_references, measure, summarize
+from .effects import CLAIMS, check_claim, format_effects, load_references, measure, summarize
 from .notebook import repo_root
 from .pretrained import read_card
 
@@ -87,8 +87,6 @@ def seed_effects(seeds: str | Sequence[str], test_set=None, device: str | torch.
 
 def effects_markdown(result: dict[str, Any]) -> str:
     """The rows as a Markdown table (claim, A and B with 95 % intervals, A - B, verdict) and their source."""
-    from .effects import format_effects
-
     table = format_effects(result).split("\n", 2)[2]  # drop format_effects' own title line
     return f"**The reference models** ({result['source']}; 95 % intervals, paired tests):\n\n{table}"
 

@@ -12,7 +12,12 @@ import torch.distributed as dist
 
 from ._checks import float_arg, int_arg
 from .checkpoint import CheckpointError, load_checkpoint
+from .data import is_cifar_path, load_dataset
+from .data.photos import photo_training_sets
 from .loop import TrainingDiverged, dist_info
+from .models import MODEL_PRESETS, build_model
+from .profiles import PROFILES, get_profile
+from .rebalance import SIGMA_RANGE, check_colour, class_weights, empirical_prior, load_zhang_prior
 from .train import COLOR_SPACES, LOSSES, OPTIMIZERS, TrainConfig, fit, weights_digest
 
 
@@ -22,9 +27,6 @@ MAX_SIZE = 2048  # image or crop side, pixels
 
 def build_parser() -> argparse.ArgumentParser:
     """Arguments of `python -m colorkit.train` (also under `torchrun --nproc_per_node=N`)."""
-    from .profiles import PROFILES
-    from .rebalance import SIGMA_RANGE
-
     p = argparse.ArgumentParser(prog="python -m colorkit.train", description="Train one colorizer with fit(); "
                                 "under torchrun every rank trains on a disjoint shard (DDP).",
                                 epilog="exit status: 0 trained, 2 bad arguments, unreadable data, a checkpoint "
@@ -67,8 +69,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _cli_class_weights(args: argparse.Namespace, train_set: Any) -> torch.Tensor:
     """Zhang's class weights for --loss rebalanced from --prior, --prior-sigma and --lam."""
-    from .rebalance import check_colour, class_weights, empirical_prior, load_zhang_prior
-
     if args.prior == "own":
         prior = empirical_prior(train_set)  # every rank loads the whole training set: the same weights everywhere
         check_colour(prior, f"--prior own: the training images of {train_set.name}")
@@ -81,8 +81,6 @@ def _cli_class_weights(args: argparse.Namespace, train_set: Any) -> torch.Tensor
 
 def _check_photo_colour(train_set: Any, loss: str) -> None:
     """Black-and-white training photos: an error for --loss rebalanced, else a one-line warning on stderr."""
-    from .rebalance import check_colour, empirical_prior
-
     try:
         check_colour(empirical_prior(train_set), f"--data: the training photos of {train_set.name}")
     except ValueError as exc:
@@ -93,19 +91,12 @@ def _check_photo_colour(train_set: Any, loss: str) -> None:
 
 def _photo_folder(data: str) -> Path | None:
     """The folder of photos --data names, or None for 'auto', 'embedded', 'cifar10', CIFAR-10 paths and files."""
-    from .data import is_cifar_path
-
     path = Path(data).expanduser()
     return path if data not in ("auto", "embedded", "cifar10") and path.is_dir() and not is_cifar_path(path) else None
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: load data and model, fit, print each rank's weight digest (equal under correct DDP)."""
-    from .data import load_dataset
-    from .data.photos import photo_training_sets
-    from .models import MODEL_PRESETS, build_model
-    from .profiles import get_profile
-
     args = build_parser().parse_args(argv)
     profile = get_profile(args.profile)
     started = False

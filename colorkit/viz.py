@@ -8,8 +8,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from .color import lab_to_rgb, uint8_to_float
-from .quantize import DEFAULT_T
+from .color import join_lab, lab_to_rgb, uint8_to_float
+from .notebook import figure_widget
+from .quantize import DEFAULT_T, ab_bins, annealed_mean
 
 GRID = 10  # the bins' spacing in the ab plane
 AB_LIMIT = 115  # half-width of the plotted ab square
@@ -146,8 +147,6 @@ def toy_bimodal_distribution(bins: torch.Tensor, modes: Sequence[tuple[float, fl
 def plot_annealing(probs: torch.Tensor, bins: torch.Tensor, temperatures: Sequence[float] | torch.Tensor,
                    marks: Sequence[float] = (), lightness: float = 60.0):
     """Left: f_T(z) in the ab plane at the last T. Right: the decoded colour as T sweeps (marks labelled)."""
-    from .quantize import annealed_mean
-
     temps = [float(t) for t in temperatures]
     logits = probs.log().view(1, -1, 1, 1).float()
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4), gridspec_kw={"width_ratios": [1, 1.3]})
@@ -175,8 +174,6 @@ def temperature_slider(draw, value: float = DEFAULT_T, minimum: float = 0.01, ma
     """
     import ipywidgets as widgets
 
-    from .notebook import figure_widget
-
     slider = widgets.FloatSlider(value=value, min=minimum, max=maximum, step=0.01, description="T",
                                  continuous_update=False, readout_format=".2f")
     return figure_widget([slider], lambda: draw(slider.value))  # .children: the slider, the picture
@@ -189,9 +186,6 @@ def temperature_explorer(logits: torch.Tensor, L: torch.Tensor, truth: torch.Ten
     Left: the decoded images at T beside the truth; right: f_T(z) of one pixel (row, col of the logits) in the
     ab plane. Nothing is recomputed by the network: only the annealed mean of the cached logits.
     """
-    from .color import join_lab
-    from .quantize import ab_bins, annealed_mean
-
     bins = ab_bins()
     logits = logits.detach().float().cpu()
     L, truth = L.detach().float().cpu(), truth.detach().float().cpu()

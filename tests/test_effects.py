@@ -136,8 +136,8 @@ def test_changed_verdicts_and_the_check_option(tmp_path, monkeypatch, capsys):
     class _Set:
         name, images = "made up", torch.zeros(10, 3, 32, 32, dtype=torch.uint8)
 
-    monkeypatch.setattr("colorkit.data.load_dataset", lambda *a, **k: _Set())
-    monkeypatch.setattr("colorkit.effects.effects_table", lambda *a, **k: json.loads(json.dumps(result)))
+    monkeypatch.setattr("colorkit.effects_cli.load_dataset", lambda *a, **k: _Set())
+    monkeypatch.setattr("colorkit.effects_cli.effects_table", lambda *a, **k: json.loads(json.dumps(result)))
     path = tmp_path / "expected.json"
     path.write_text(json.dumps(expected))
     assert effects_cli.main(["--out", str(tmp_path / "o"), "--no-sweep", "--check", str(path)]) == 1
