@@ -32,6 +32,7 @@ def _run(*args: str) -> str:
     (("benchmarks/bench_precision.py", "--quick"), "bf16 channels_last"),
     (("benchmarks/bench_checkpoints.py", "--model", "cnn_tanh", "--count", "2", "--repeats", "1"), "2 found"),
     (("benchmarks/bench_profile.py", "--seconds", "0", "--batch", "4", "--width", "0.125"), "compact_classifier"),
+    (("benchmarks/train_digests.py",), "gan_wgan_gp"),
 ])
 def test_benchmark_scripts_run_and_print_figures(args, expect):
     assert expect in _run(*args)
