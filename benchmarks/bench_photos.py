@@ -85,10 +85,9 @@ def edge_mask(true: torch.Tensor, fraction: float = EDGE_FRACTION) -> torch.Tens
 
 def measure(rgb: torch.Tensor, true: torch.Tensor, edges: torch.Tensor) -> tuple[float, float, float]:
     """(colourfulness ratio to the original, RMSE of Lab ab against it, the same RMSE on edge pixels only)."""
-    ratio = (metrics.colorfulness(rgb) / metrics.colorfulness(true)).item()
+    scores = metrics.against_original(rgb, true)  # the same scores as notebook 07's photo table
     err = (color.rgb_to_lab(rgb)[:, 1:] - color.rgb_to_lab(true)[:, 1:]).square().sum(1, keepdim=True)
-    rmse = metrics.rmse_ab(color.rgb_to_lab(rgb)[:, 1:], color.rgb_to_lab(true)[:, 1:]).item()
-    return ratio, rmse, err[edges].mean().sqrt().item()
+    return scores["colourfulness"], scores["rmse_ab"], err[edges].mean().sqrt().item()
 
 
 def zoom_box(a: torch.Tensor, b: torch.Tensor, grid: int = 4) -> tuple[int, int, int, int]:

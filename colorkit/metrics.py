@@ -145,6 +145,14 @@ def accuracy(logits_or_pred: torch.Tensor, labels: torch.Tensor) -> torch.Tensor
     return (pred.to(labels.device) == labels).double().mean()
 
 
+def against_original(rgb: torch.Tensor, original: torch.Tensor) -> dict[str, float]:
+    """A colorized photo against its original (RGB (1, 3, H, W) in [0, 1] each): colourfulness as a share of the
+    original's, RMSE ab, and grey's RMSE ab (the original's own L, ab = 0): a colorizer above grey adds wrong colour."""
+    pred_ab, true_ab = color.rgb_to_lab(rgb)[:, 1:], color.rgb_to_lab(original)[:, 1:]
+    return {"colourfulness": (colorfulness(rgb) / colorfulness(original)).item(),
+            "rmse_ab": rmse_ab(pred_ab, true_ab).item(), "grey_rmse_ab": rmse_ab(torch.zeros_like(true_ab), true_ab).item()}
+
+
 def colorizer_ab(colorizer: Colorizer | Callable[[torch.Tensor], torch.Tensor], rgb: torch.Tensor,
                  L: torch.Tensor) -> torch.Tensor:
     """Lab ab (B, 2, H, W) a colorizer predicts for RGB images (B, 3, H, W) and their Lab L (B, 1, H, W).

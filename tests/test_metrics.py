@@ -224,3 +224,18 @@ def test_a_pipe_in_a_name_does_not_break_the_table():
 
     text = format_table([{"model": "E[ab | L] table", "psnr": 1.0}])
     assert text.splitlines()[-1] == "| E[ab \\| L] table | 1.000 |"
+
+
+def test_against_original_scores_a_photo_by_hand():
+    from skimage.color import rgb2lab
+
+    g = torch.Generator().manual_seed(3)
+    original, rgb = torch.rand(1, 3, 16, 16, generator=g), torch.rand(1, 3, 16, 16, generator=g)
+    s = M.against_original(rgb, original)
+    lab = lambda x: torch.from_numpy(rgb2lab(x[0].permute(1, 2, 0).double().numpy())).permute(2, 0, 1)  # noqa: E731
+    want_rmse = (lab(rgb)[1:] - lab(original)[1:]).square().mean().sqrt().item()
+    assert s["rmse_ab"] == pytest.approx(want_rmse, rel=1e-3)
+    assert s["grey_rmse_ab"] == pytest.approx(lab(original)[1:].square().mean().sqrt().item(), rel=1e-3)
+    assert s["colourfulness"] == pytest.approx((M.colorfulness(rgb) / M.colorfulness(original)).item())
+    assert M.against_original(original, original) == pytest.approx(
+        {"colourfulness": 1.0, "rmse_ab": 0.0, "grey_rmse_ab": s["grey_rmse_ab"]})
