@@ -20,7 +20,7 @@ from . import stats
 from .color import join_lab, split_lab, uint8_to_float
 from .colorizer import Colorizer
 from .judge import _judge_batch, frechet_distance
-from .metrics import colorfulness, colorizer_ab, psnr, rmse_ab
+from .metrics import colorfulness, colorizer_ab, grey_fraction, psnr, rmse_ab
 from .pretrained import PretrainedMissing, load_pretrained
 
 # The colourings measured: name -> (reference model, decoding); "grayscale" and "truth" need no model.
@@ -34,7 +34,6 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
 }
 VEHICLES = ("airplane", "automobile", "ship", "truck")  # seed 001's narrow domain (colorkit.recipes)
 JUDGES = ("judge", "chroma_judge")
-GREY_CHROMA = 5.0  # Lab units: a pixel whose |ab| is below this looks grey (the "grey fraction" of an image)
 SWEEP_T = (1.0, 0.77, 0.58, 0.38, 0.2, 0.1)  # temperatures of the sepia-to-vivid sweep (then the mode)
 
 
@@ -129,12 +128,7 @@ def measure(images: torch.Tensor, labels: torch.Tensor, colourings: dict[str, Co
         L, ab_true = split_lab(rgb)
         for name in names:
             ab = {"grayscale": torch.zeros_like(ab_true), "truth": ab_true}.get(name)
-            if ab is None:
-                ab = colorizer_ab(colourings[name], rgb, L)
-                if not isinstance(ab, torch.Tensor) or ab.shape != ab_true.shape:
-                    got = tuple(ab.shape) if isinstance(ab, torch.Tensor) else type(ab).__name__
-                    raise ValueError(f"measure: colouring {name!r} must give ab of shape {tuple(ab_true.shape)}, got {got}")
-                ab = ab.to(L)
+            ab = colorizer_ab(colourings[name], rgb, L, f"measure: colouring {name!r}") if ab is None else ab
             x = rgb if name == "truth" else join_lab(L, ab)
             rec = out[name]
             rec.setdefault("rmse_ab", []).append(rmse_ab(ab, ab_true, reduction="none"))
@@ -143,7 +137,7 @@ def measure(images: torch.Tensor, labels: torch.Tensor, colourings: dict[str, Co
             else:
                 rec.setdefault("label", []).append(y)
             rec.setdefault("colourfulness", []).append(colorfulness(x, reduction="none"))
-            rec.setdefault("grey_fraction", []).append((ab.norm(dim=1) < GREY_CHROMA).float().mean(dim=(1, 2)))
+            rec.setdefault("grey_fraction", []).append(grey_fraction(ab, "none"))
             for jname, judge in judges.items():
                 logits, feats = _judge_batch(judge, x, tta)
                 rec.setdefault(f"correct:{jname}", []).append(logits.argmax(1).cpu() == y)
@@ -231,15 +225,14 @@ def temperature_sweep(images: torch.Tensor, colorizers: dict[str, Colorizer] | N
                 continue
     rgb = uint8_to_float(images)
     L, ab_true = split_lab(rgb)
-    grey = lambda ab: (ab.norm(dim=1) < GREY_CHROMA).float().mean().item()  # noqa: E731
     rows = []
     for name, c in colorizers.items():
         for T, ab in c.sweep(L, [*temperatures, 0.0]).items():
             rows.append({"model": name, "T": T, "decoding": "mode" if T == 0 else f"T={T:g}",
                          "colourfulness": colorfulness(join_lab(L, ab)).item(), "rmse_ab": rmse_ab(ab, ab_true).item(),
-                         "grey": grey(ab)})
+                         "grey": grey_fraction(ab).item()})
     rows.append({"model": "truth", "T": None, "decoding": "truth", "colourfulness": colorfulness(rgb).item(),
-                 "rmse_ab": 0.0, "grey": grey(ab_true)})
+                 "rmse_ab": 0.0, "grey": grey_fraction(ab_true).item()})
     return rows
 
 

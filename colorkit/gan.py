@@ -295,12 +295,12 @@ def fit_gan(generator: nn.Module, discriminator: nn.Module | None, train_set: An
 
     def end(epoch: int, values: dict[str, list], seconds: float) -> dict[str, float]:
         history.d_loss_step += values.get("d", [])
-        for j, name in enumerate(("g_loss", "g_adv", "g_l1", "g_l2")):
-            getattr(history, name + "_step").extend(v[j] for v in values.get("g", []))
         if D is not None:
             history.d_loss.append(_mean(values.get("d", [])))
-        for j, name in enumerate(("g_loss", "g_adv", "g_l1", "g_l2")):
-            getattr(history, name).append(_mean([v[j] for v in values.get("g", [])]))
+        for j, name in enumerate(("g_loss", "g_adv", "g_l1", "g_l2")):  # G's total and its three unweighted terms
+            term = [v[j] for v in values.get("g", [])]
+            getattr(history, name + "_step").extend(term)
+            getattr(history, name).append(_mean(term))
         history.epoch_seconds.append(seconds)
         history.images_per_second.append(images.shape[0] / seconds)
         shown = {"g": history.g_loss[-1]} if values.get("g") else {}

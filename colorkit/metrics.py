@@ -14,6 +14,7 @@ from .data import ImageSet, batches, image_tensor
 from .device import default_device
 from .quantize import encode_hard
 
+GREY_CHROMA = 5.0  # Lab units: a pixel whose |ab| is below this looks grey (the "grey fraction" of an image)
 CI_Z = 1.959964  # the two-sided 95 % quantile of the normal distribution (*_ci95 half-widths)
 
 
@@ -33,6 +34,12 @@ def _reduce(per_image: torch.Tensor, reduction: str, fn: str) -> torch.Tensor:
     if reduction == "none":
         return per_image
     raise ValueError(f"{fn}: reduction must be 'mean' or 'none', got {reduction!r}")
+
+
+def grey_fraction(ab: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
+    """Share of each image's pixels whose chroma |ab| is below GREY_CHROMA (they look grey), ab (B, 2, H, W)."""
+    check_image_batch(ab, "ab", "grey_fraction", 2)
+    return _reduce((ab.norm(dim=1) < GREY_CHROMA).float().mean(dim=(1, 2)), reduction, "grey_fraction")
 
 
 def rmse_ab(pred_ab: torch.Tensor, true_ab: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
@@ -154,13 +161,19 @@ def against_original(rgb: torch.Tensor, original: torch.Tensor) -> dict[str, flo
 
 
 def colorizer_ab(colorizer: Colorizer | Callable[[torch.Tensor], torch.Tensor], rgb: torch.Tensor,
-                 L: torch.Tensor) -> torch.Tensor:
-    """Lab ab (B, 2, H, W) a colorizer predicts for RGB images (B, 3, H, W) and their Lab L (B, 1, H, W).
+                 L: torch.Tensor, who: str = "colorizer_ab: the colorizer") -> torch.Tensor:
+    """Lab ab (B, 2, H, W) a colorizer predicts for RGB images (B, 3, H, W) and their Lab L (B, 1, H, W), checked
+    for shape (a ValueError naming `who`) and given L's dtype and device.
 
     A Colorizer is called on the RGB images (it reads the luma of its own colour space: Y for a YCbCr model);
     anything else is a plain callable Lab L -> ab (the baselines: grayscale, a mean colour).
     """
-    return colorizer(rgb, output="ab") if isinstance(colorizer, Colorizer) else colorizer(L)
+    ab = colorizer(rgb, output="ab") if isinstance(colorizer, Colorizer) else colorizer(L)
+    want = (L.shape[0], 2, *L.shape[2:])
+    if not isinstance(ab, torch.Tensor) or tuple(ab.shape) != want:
+        got = tuple(ab.shape) if isinstance(ab, torch.Tensor) else type(ab).__name__
+        raise ValueError(f"{who} must give ab of shape {want} for L of shape {tuple(L.shape)}, got {got}")
+    return ab.to(L)
 
 
 def evaluate_colorizer(predict_ab: Colorizer | Callable[[torch.Tensor], torch.Tensor], images, batch_size: int = 256,
@@ -180,12 +193,7 @@ def evaluate_colorizer(predict_ab: Colorizer | Callable[[torch.Tensor], torch.Te
         for x, _ in batches(images, batch_size, shuffle=False, device=device):
             rgb = color.uint8_to_float(x)  # (B, 3, H, W) in [0, 1]
             L, ab = color.split_lab(rgb)  # (B, 1, H, W) in [0, 100], (B, 2, H, W) Lab units
-            pred_ab = colorizer_ab(predict_ab, rgb, L)
-            if not isinstance(pred_ab, torch.Tensor) or pred_ab.shape != ab.shape:
-                got = tuple(pred_ab.shape) if isinstance(pred_ab, torch.Tensor) else type(pred_ab).__name__
-                raise ValueError(f"evaluate_colorizer: predict_ab must map L {tuple(L.shape)} to ab "
-                                 f"{tuple(ab.shape)}, got {got}")
-            pred_ab = pred_ab.to(ab)
+            pred_ab = colorizer_ab(predict_ab, rgb, L, "evaluate_colorizer: predict_ab")
             pred_rgb = color.join_lab(L, pred_ab)  # (B, 3, H, W), out-of-gamut colours clipped to [0, 1]
             per_image = {"rmse_ab": rmse_ab(pred_ab, ab, "none"), "rmse_rgb": rmse_rgb(pred_rgb, rgb, "none"),
                          "psnr": psnr(pred_rgb, rgb, reduction="none"), "ssim": ssim(pred_rgb, rgb, reduction="none"),

@@ -239,3 +239,10 @@ def test_against_original_scores_a_photo_by_hand():
     assert s["colourfulness"] == pytest.approx((M.colorfulness(rgb) / M.colorfulness(original)).item())
     assert M.against_original(original, original) == pytest.approx(
         {"colourfulness": 1.0, "rmse_ab": 0.0, "grey_rmse_ab": s["grey_rmse_ab"]})
+
+
+def test_grey_fraction_counts_pixels_below_five_lab_units():
+    ab = torch.tensor([[3.0, 4.0], [4.0, 3.1], [0.0, 0.0], [-10.0, 0.0]]).T.reshape(1, 2, 2, 2)  # |ab| 5, 5.04, 0, 10
+    assert M.grey_fraction(ab).item() == 0.25  # only the zero pixel: |ab| = 5 is not below 5
+    two = torch.cat([ab, torch.zeros_like(ab)])
+    assert M.grey_fraction(two, "none").tolist() == [0.25, 1.0] and M.grey_fraction(two).item() == 0.625
